@@ -1,0 +1,47 @@
+import { InvalidParamsError } from '@lxchunk/errors';
+
+/** Content-defined chunking parameters, in bytes. Recorded in every index: a seed is only useful if
+ * it was chunked with the same parameters as the image it seeds. */
+export interface ChunkParams {
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+}
+
+/**
+ * Defaults chosen by measurement on squashfs images (see bench/params.bench.ts and the README):
+ * a smaller average finds more shared bytes but every chunk costs 36 bytes of index and one entry
+ * in every has/fetch request.
+ */
+export const DEFAULT_PARAMS: ChunkParams = Object.freeze({ min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 });
+
+/**
+ * fastcdc-wasm traps (`RuntimeError: unreachable`) outside these ranges and does not check
+ * min <= avg <= max itself. The upper bound of `max` is ours: the streaming window holds a few
+ * maximum-size chunks, and it must stay far below the 2 GiB where the library's offsets go wrong.
+ */
+export const PARAM_LIMITS = Object.freeze({
+  min: { low: 64, high: 64 * 1024 * 1024 },
+  avg: { low: 256, high: 64 * 1024 * 1024 },
+  max: { low: 1024, high: 64 * 1024 * 1024 },
+});
+
+export function validateParams(params: ChunkParams): ChunkParams {
+  for (const key of ['min', 'avg', 'max'] as const) {
+    const value = params[key];
+    const { low, high } = PARAM_LIMITS[key];
+    if (!Number.isSafeInteger(value) || value < low || value > high) {
+      throw new InvalidParamsError(`chunk ${key} size must be an integer from ${low} to ${high}, got ${String(value)}`);
+    }
+  }
+  if (!(params.min <= params.avg && params.avg <= params.max)) {
+    throw new InvalidParamsError(
+      `chunk sizes must satisfy min <= avg <= max, got ${params.min}/${params.avg}/${params.max}`,
+    );
+  }
+  return Object.freeze({ min: params.min, avg: params.avg, max: params.max });
+}
+
+export function sameParams(a: ChunkParams, b: ChunkParams): boolean {
+  return a.min === b.min && a.avg === b.avg && a.max === b.max;
+}

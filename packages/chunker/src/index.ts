@@ -1,0 +1,7 @@
+export { DEFAULT_PARAMS, PARAM_LIMITS, sameParams, validateParams, type ChunkParams } from './chunk-params.js';
+export { ID_BYTES, assertHex64, chunkId, idFromBytes, idToBytes, isChunkId, type ChunkId } from './chunk-id.js';
+export { ChunkerCore, type ChunkSink } from './chunker-core.js';
+export { ChunkScanner, type ChunkEvent, type ChunkedFile, type ScanOptions, type ScannedChunk } from './chunk-scanner.js';
+export { chunkFile, chunkStream } from './chunk-file.js';
+export { InlineSha256, type Sha256Handle, type Sha256Sink } from './sha256-sink.js';
+export { Sha256Worker } from './sha256-worker.js';
