@@ -1,0 +1,75 @@
+import { stat } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import prettyBytes from 'pretty-bytes';
+import { DEFAULT_PARAMS, chunkFile, validateParams, type ChunkParams } from '@lxchunk/chunker';
+import { InvalidInputError } from '@lxchunk/errors';
+import { chunkOffsets, indexStats } from '@lxchunk/format';
+import { byteProgress } from '../progress.js';
+import type { CommandContext } from '../command-context.js';
+
+interface InspectOptions {
+  json?: boolean;
+  min?: number;
+  avg?: number;
+  max?: number;
+}
+
+export function inspectCommand(context: CommandContext): Command {
+  return new Command('inspect')
+    .description("chunk a file and print its size, sha256, chunk parameters and chunk statistics")
+    .argument('<file>', 'the file to chunk (an image rootfs, a metadata tarball, anything)')
+    .option('--json', 'print one JSON object {size, sha256, params, chunks: [{offset, length, id}]}')
+    .addOption(new Option('--min <bytes>', 'minimum chunk size').argParser(integer))
+    .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(integer))
+    .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(integer))
+    .action(async (file: string, options: InspectOptions) => {
+      const params = validateParams({
+        min: options.min ?? DEFAULT_PARAMS.min,
+        avg: options.avg ?? DEFAULT_PARAMS.avg,
+        max: options.max ?? DEFAULT_PARAMS.max,
+      });
+      const info = await stat(file);
+      if (!info.isFile() && !info.isBlockDevice()) throw new InvalidInputError(`${file} is not a regular file`);
+      const progress = byteProgress('chunking', info.size, context.stderr);
+      let scanned;
+      try {
+        scanned = await chunkFile(file, { params, onProgress: (done) => progress.update(done), signal: context.signal });
+      } finally {
+        progress.stop();
+      }
+      const offsets = chunkOffsets(scanned);
+      if (options.json) {
+        context.printJson({
+          size: scanned.size,
+          sha256: scanned.sha256,
+          params: scanned.params,
+          chunks: scanned.chunks.map((chunk, i) => ({ offset: offsets[i], length: chunk.length, id: chunk.id })),
+        });
+        return;
+      }
+      const stats = indexStats(scanned);
+      const lines = [
+        ['file', file],
+        ['size', `${prettyBytes(scanned.size, { binary: true })} (${scanned.size} bytes)`],
+        ['sha256', scanned.sha256],
+        ['params', describeParams(scanned.params)],
+        ['chunks', `${stats.count} (${stats.uniqueChunks} distinct)`],
+        ['lengths', `min ${stats.minLength}, avg ${Math.round(stats.avgLength)}, max ${stats.maxLength} bytes`],
+        ['distinct', `${prettyBytes(stats.uniqueBytes, { binary: true })} (${percent(stats.uniqueBytes, scanned.size)} of the file)`],
+      ];
+      context.print(lines.map(([key, value]) => `${key!.padEnd(9)}${value}`).join('\n'));
+    });
+}
+
+function describeParams({ min, avg, max }: ChunkParams): string {
+  return `min ${prettyBytes(min, { binary: true })}, avg ${prettyBytes(avg, { binary: true })}, max ${prettyBytes(max, { binary: true })}`;
+}
+
+function percent(part: number, whole: number): string {
+  return whole === 0 ? '100%' : `${((100 * part) / whole).toFixed(1)}%`;
+}
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidInputError(`expected a whole number of bytes, got ${JSON.stringify(value)}`);
+  return Number(value);
+}

@@ -1,0 +1,35 @@
+import { isLxchunkError, type ErrorCode } from '@lxchunk/errors';
+
+/** Process exit codes, documented in the README; scripts may rely on them. */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  notFound: 3,
+  integrity: 4,
+  io: 5,
+} as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  INVALID_PARAMS: EXIT.usage,
+  INVALID_ID: EXIT.usage,
+  INVALID_INPUT: EXIT.usage,
+  CHUNK_NOT_FOUND: EXIT.notFound,
+  MALFORMED_INDEX: EXIT.integrity,
+  MALFORMED_MANIFEST: EXIT.integrity,
+  CHUNK_CORRUPT: EXIT.integrity,
+  HASH_MISMATCH: EXIT.integrity,
+  SIZE_MISMATCH: EXIT.integrity,
+  IO_ERROR: EXIT.io,
+};
+
+/** Node's own errors (ENOENT, EACCES, ENOSPC…) keep their code; anything else is a bug. */
+export function describeFailure(err: unknown): { code: string; message: string; exitCode: number } {
+  if (isLxchunkError(err)) return { code: err.code, message: err.message, exitCode: BY_CODE[err.code] };
+  const sysCode = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (sysCode === 'ENOENT') return { code: 'NOT_FOUND', message, exitCode: EXIT.notFound };
+  if (sysCode === 'EISDIR' || sysCode === 'ENOTDIR') return { code: 'INVALID_INPUT', message, exitCode: EXIT.usage };
+  if (typeof sysCode === 'string' && sysCode.startsWith('E')) return { code: sysCode, message, exitCode: EXIT.io };
+  return { code: 'INTERNAL', message: err instanceof Error && err.stack ? err.stack : message, exitCode: EXIT.internal };
+}

@@ -1,0 +1,37 @@
+import cliProgress from 'cli-progress';
+import prettyBytes from 'pretty-bytes';
+
+export interface Progress {
+  update(done: number): void;
+  stop(): void;
+}
+
+/**
+ * A byte progress bar on stderr, only when stderr is a terminal: stdout stays machine-readable
+ * and logs of CI jobs stay free of carriage-return noise.
+ */
+export function byteProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY || total === 0) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${label} [{bar}] {percentage}% {doneBytes}/{totalBytes} {rate}/s ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  const fields = (done: number) => ({
+    doneBytes: prettyBytes(done),
+    totalBytes: prettyBytes(total),
+    rate: prettyBytes(done / Math.max((performance.now() - started) / 1000, 0.001)),
+  });
+  bar.start(total, 0, fields(0));
+  return {
+    update: (done) => bar.update(done, fields(done)),
+    stop: () => bar.stop(),
+  };
+}

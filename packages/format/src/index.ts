@@ -1,0 +1,13 @@
+export { chunkOffsets, indexStats, validateIndex, type ChunkIndex, type IndexEntry, type IndexStats } from './chunk-index.js';
+export { INDEX_MAGIC, INDEX_VERSION, decodeIndex, encodeIndex, encodedIndexLength } from './index-codec.js';
+export {
+  FILE_ROLES,
+  IMAGE_TYPES,
+  MANIFEST_LIMITS,
+  validateManifest,
+  type FileRole,
+  type ImageFile,
+  type ImageManifest,
+  type ImageType,
+} from './image-manifest.js';
+export { MANIFEST_VERSION, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';

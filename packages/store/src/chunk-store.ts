@@ -1,0 +1,55 @@
+/**
+ * Chunk store capabilities, split so that a component asks only for what it uses: the agent's seed
+ * lookup needs a reader, CI push needs a writer, only GC needs a pruner.
+ *
+ * Every method validates the id (64 lowercase hex, else InvalidIdError / INVALID_ID) before it
+ * touches anything, so an id can never be used as a path trick.
+ */
+
+/** How a chunk's bytes are held: zstd-compressed, or as-is when compression would not pay. */
+export type ChunkEncoding = 'zstd' | 'identity';
+
+export interface ChunkStat {
+  readonly id: string;
+  /** Uncompressed size: the length `get` returns. */
+  readonly size: number;
+  /** Bytes the store holds for the chunk (equals `size` for identity). */
+  readonly storedSize: number;
+  readonly encoding: ChunkEncoding;
+}
+
+export interface ChunkReader {
+  /** Whether the store holds the chunk. May be existence-only (no verification): `get` verifies. */
+  has(id: string): Promise<boolean>;
+  /**
+   * The chunk's uncompressed bytes, verified against the id. Throws ChunkNotFoundError when absent
+   * and ChunkCorruptError when the stored bytes do not decode to the id: never returns bad bytes.
+   */
+  get(id: string): Promise<Uint8Array>;
+  /** Sizes and encoding, or undefined when absent. Does not verify the content. */
+  stat(id: string): Promise<ChunkStat | undefined>;
+}
+
+export interface PutResult {
+  /** False when a valid copy was already there (nothing written). */
+  readonly stored: boolean;
+  readonly storedSize: number;
+  readonly encoding: ChunkEncoding;
+}
+
+export interface ChunkWriter {
+  /**
+   * Stores `bytes` under `id` after checking BLAKE3(bytes) === id (HashMismatchError otherwise,
+   * nothing stored). Idempotent; a corrupt existing copy is replaced.
+   */
+  put(id: string, bytes: Uint8Array): Promise<PutResult>;
+}
+
+export interface ChunkPruner {
+  /** Removes the chunk; false when it was not there. */
+  delete(id: string): Promise<boolean>;
+  /** Every stored chunk id, once each, in no promised order. */
+  list(): AsyncIterable<string>;
+}
+
+export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner;

@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, rename, stat as fsStat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertHex64 } from '@lxchunk/chunker';
+import { ChunkCorruptError, ChunkNotFoundError, InvalidInputError, IoError, LxchunkError } from '@lxchunk/errors';
+import zstdBinding from 'zstd-napi/binding.js';
+import {
+  ChunkEncoder,
+  DEFAULT_COMPRESSION_LEVEL,
+  MAX_CHUNK_SIZE,
+  decodeChunk,
+  verifyChunkBytes,
+  zstdContentSize,
+} from './chunk-codec.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult } from './chunk-store.js';
+
+export interface FsChunkStoreOptions {
+  /** Root directory; chunks live in `dir/chunks`, in-progress writes in `dir/tmp`. */
+  readonly dir: string;
+  /** fsync each chunk file and its directory before reporting it stored. Default true. */
+  readonly fsync?: boolean;
+  /** zstd level used when compressing. Default 3. */
+  readonly compressionLevel?: number;
+}
+
+/** Where a stored chunk file is, for a server that streams the stored bytes as-is. */
+export interface ChunkLocation {
+  readonly path: string;
+  readonly encoding: ChunkEncoding;
+  readonly storedSize: number;
+}
+
+const SUFFIX: Record<ChunkEncoding, string> = { identity: '.raw', zstd: '.zst' };
+// Lookup order: squashfs data is mostly already compressed, so raw is the common case.
+const ENCODINGS: readonly ChunkEncoding[] = ['identity', 'zstd'];
+const FANOUT_DIR = /^[0-9a-f]{4}$/;
+const CHUNK_FILE = /^([0-9a-f]{64})\.(raw|zst)$/;
+// A zstd frame header is at most 18 bytes: enough to learn the content size without reading it all.
+const ZSTD_HEADER_MAX = 18;
+
+/**
+ * Content-addressed chunks on a local filesystem:
+ * `dir/chunks/<first 4 hex of id>/<id>.zst` (zstd) or `.raw` (as-is).
+ *
+ * Writes go to a unique file in `dir/tmp` (same filesystem), are optionally fsynced, then renamed
+ * into place, so a final name never holds a partial file and concurrent writers of one chunk (in
+ * this process or others) each rename a complete, identical file. `has`, `stat` and `locate` look
+ * at existence only; `get` verifies every read; `put` verifies an existing copy and replaces it if
+ * it is corrupt (e.g. zero-length after a crash), so re-pushing a chunk repairs it.
+ */
+export class FsChunkStore implements ChunkStore {
+  readonly dir: string;
+  private readonly chunksDir: string;
+  private readonly tmpDir: string;
+  private readonly fsync: boolean;
+  private readonly encoder: ChunkEncoder;
+  // Concurrent puts of one id in this process share one write instead of racing renames.
+  private readonly inflight = new Map<string, Promise<PutResult>>();
+
+  constructor(options: FsChunkStoreOptions) {
+    if (typeof options.dir !== 'string' || options.dir === '') {
+      throw new InvalidInputError('FsChunkStore needs a directory');
+    }
+    this.dir = options.dir;
+    this.chunksDir = join(options.dir, 'chunks');
+    this.tmpDir = join(options.dir, 'tmp');
+    this.fsync = options.fsync ?? true;
+    this.encoder = new ChunkEncoder(options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL);
+  }
+
+  /** Creates the store's directories if needed, then returns the store. */
+  static async open(options: FsChunkStoreOptions): Promise<FsChunkStore> {
+    const store = new FsChunkStore(options);
+    await io(`creating chunk store in ${store.dir}`, async () => {
+      await mkdir(store.chunksDir, { recursive: true });
+      await mkdir(store.tmpDir, { recursive: true });
+    });
+    return store;
+  }
+
+  /** Path of the file that holds `id` in `encoding` (whether or not it exists). */
+  pathOf(id: string, encoding: ChunkEncoding): string {
+    assertHex64(id);
+    return join(this.chunksDir, id.slice(0, 4), id + SUFFIX[encoding]);
+  }
+
+  /** The stored file for `id`, or undefined. Not verified: whoever serves it must let readers verify. */
+  async locate(id: string): Promise<ChunkLocation | undefined> {
+    assertHex64(id);
+    for (const encoding of ENCODINGS) {
+      const path = this.pathOf(id, encoding);
+      const info = await io(`checking chunk ${id}`, () => fsStat(path).catch(ifMissing(undefined)));
+      if (info !== undefined) return { path, encoding, storedSize: info.size };
+    }
+    return undefined;
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.locate(id)) !== undefined;
+  }
+
+  /** Sizes from the file size and, for zstd, the frame header; the content is not verified. */
+  async stat(id: string): Promise<ChunkStat | undefined> {
+    assertHex64(id);
+    for (const encoding of ENCODINGS) {
+      const path = this.pathOf(id, encoding);
+      const result = await io(`reading chunk ${id}`, () =>
+        withFile(path, async (file) => {
+          const storedSize = (await file.stat()).size;
+          if (encoding === 'identity') return { id, size: storedSize, storedSize, encoding };
+          const header = Buffer.alloc(Math.min(ZSTD_HEADER_MAX, storedSize));
+          await file.read(header, 0, header.length, 0);
+          return { id, size: zstdContentSize(id, header), storedSize, encoding };
+        }),
+      );
+      if (result !== undefined) return result;
+    }
+    return undefined;
+  }
+
+  async get(id: string): Promise<Uint8Array> {
+    assertHex64(id);
+    let corrupt: ChunkCorruptError | undefined;
+    // Both encodings may exist only if writers used different levels; a valid one wins.
+    for (const encoding of ENCODINGS) {
+      const stored = await this.readStored(id, encoding);
+      if (stored === undefined) continue;
+      try {
+        return decodeChunk(id, encoding, stored);
+      } catch (err) {
+        if (!(err instanceof ChunkCorruptError)) throw err;
+        corrupt ??= err;
+      }
+    }
+    throw corrupt ?? new ChunkNotFoundError(id);
+  }
+
+  async put(id: string, bytes: Uint8Array): Promise<PutResult> {
+    verifyChunkBytes(id, bytes);
+    const pending = this.inflight.get(id);
+    if (pending !== undefined) return { ...(await pending), stored: false };
+    const write = this.putVerified(id, bytes).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, write);
+    return write;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    assertHex64(id);
+    let removed = false;
+    for (const encoding of ENCODINGS) {
+      const path = this.pathOf(id, encoding);
+      if (await io(`deleting chunk ${id}`, () => unlink(path).then(() => true, ifMissing(false)))) removed = true;
+    }
+    return removed;
+  }
+
+  /** Walks the fan-out directories; yields only well-formed chunk file names, each id once. */
+  async *list(): AsyncIterable<string> {
+    const prefixes = await io('listing chunks', () => readdir(this.chunksDir).catch(ifMissing([] as string[])));
+    for (const prefix of prefixes.filter((name) => FANOUT_DIR.test(name)).sort()) {
+      const names = await io('listing chunks', () =>
+        readdir(join(this.chunksDir, prefix)).catch((err: unknown) =>
+          // Gone meanwhile, or a stray file with a fan-out-like name: nothing of ours in it.
+          code(err) === 'ENOENT' || code(err) === 'ENOTDIR' ? [] : Promise.reject(err),
+        ),
+      );
+      const ids = new Set<string>();
+      for (const name of names) {
+        const id = CHUNK_FILE.exec(name)?.[1];
+        if (id !== undefined && id.startsWith(prefix)) ids.add(id);
+      }
+      yield* [...ids].sort();
+    }
+  }
+
+  /**
+   * Removes temp files older than `olderThanMs` (left by a crash mid-write); returns how many.
+   * Younger ones may belong to a write in progress in another process.
+   */
+  async cleanTemp(olderThanMs: number): Promise<number> {
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
+      throw new InvalidInputError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
+    }
+    const cutoff = Date.now() - olderThanMs;
+    const names = await io('listing temp files', () => readdir(this.tmpDir).catch(ifMissing([] as string[])));
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.tmpDir, name);
+      await io(`removing temp file ${path}`, async () => {
+        const info = await fsStat(path).catch(ifMissing(undefined));
+        if (info === undefined || !info.isFile() || info.mtimeMs > cutoff) return;
+        if (await unlink(path).then(() => true, ifMissing(false))) removed++;
+      });
+    }
+    return removed;
+  }
+
+  private async putVerified(id: string, bytes: Uint8Array): Promise<PutResult> {
+    const corruptCopies: ChunkEncoding[] = [];
+    for (const encoding of ENCODINGS) {
+      const stored = await this.readStored(id, encoding);
+      if (stored === undefined) continue;
+      try {
+        decodeChunk(id, encoding, stored);
+        return { stored: false, storedSize: stored.length, encoding };
+      } catch (err) {
+        if (!(err instanceof ChunkCorruptError)) throw err;
+        corruptCopies.push(encoding);
+      }
+    }
+
+    const { encoding, stored } = this.encoder.encode(bytes);
+    const finalPath = this.pathOf(id, encoding);
+    await io(`storing chunk ${id}`, async () => {
+      const fanoutDir = join(this.chunksDir, id.slice(0, 4));
+      const created = await mkdir(fanoutDir, { recursive: true });
+      const tmpPath = await this.writeTemp(id, stored);
+      try {
+        // rename replaces atomically: a corrupt copy under this name is never visible half-fixed.
+        await rename(tmpPath, finalPath);
+      } catch (err) {
+        await unlink(tmpPath).catch(() => undefined);
+        throw err;
+      }
+      if (this.fsync) {
+        await syncDir(fanoutDir);
+        if (created !== undefined) await syncDir(this.chunksDir);
+      }
+    });
+    for (const other of corruptCopies) {
+      if (other === encoding) continue;
+      const path = this.pathOf(id, other);
+      await io(`removing corrupt chunk ${id}`, () => unlink(path).catch(ifMissing(undefined)));
+    }
+    return { stored: true, storedSize: stored.length, encoding };
+  }
+
+  private async writeTemp(id: string, data: Uint8Array): Promise<string> {
+    const tmpPath = join(this.tmpDir, `${id}.${process.pid}.${randomUUID()}.tmp`);
+    let file: FileHandle;
+    try {
+      file = await open(tmpPath, 'wx');
+    } catch (err) {
+      if (code(err) !== 'ENOENT') throw err;
+      // Constructed without open(), or tmp/ removed by hand: recreate it once.
+      await mkdir(this.tmpDir, { recursive: true });
+      file = await open(tmpPath, 'wx');
+    }
+    try {
+      await file.writeFile(data);
+      if (this.fsync) await file.sync();
+      await file.close();
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+    return tmpPath;
+  }
+
+  /** The stored bytes for one encoding, or undefined if absent. Oversized files count as corrupt. */
+  private async readStored(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
+    const limit = encoding === 'zstd' ? zstdBinding.compressBound(MAX_CHUNK_SIZE) : MAX_CHUNK_SIZE;
+    const path = this.pathOf(id, encoding);
+    return io(`reading chunk ${id}`, () =>
+      withFile(path, async (file) => {
+        const size = (await file.stat()).size;
+        if (size > limit) throw new ChunkCorruptError(id, `stored file is ${size} bytes`);
+        return file.readFile();
+      }),
+    );
+  }
+}
+
+/** Opens `path` read-only and runs `fn`; undefined if the file does not exist. */
+async function withFile<T>(path: string, fn: (file: FileHandle) => Promise<T>): Promise<T | undefined> {
+  let file: FileHandle;
+  try {
+    file = await open(path, 'r');
+  } catch (err) {
+    if (code(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return await fn(file);
+  } finally {
+    await file.close();
+  }
+}
+
+// Makes a rename durable: the new directory entry is only on disk once the directory is synced.
+async function syncDir(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Runs fs work, turning unexpected fs errors into IoError; lxchunk errors pass through. */
+async function io<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof LxchunkError) throw err;
+    throw new IoError(`${action}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function ifMissing<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    if (code(err) === 'ENOENT') return value;
+    throw err;
+  };
+}
+
+function code(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+}

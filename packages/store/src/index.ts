@@ -1,0 +1,14 @@
+export type { ChunkEncoding, ChunkPruner, ChunkReader, ChunkStat, ChunkStore, ChunkWriter, PutResult } from './chunk-store.js';
+export {
+  ChunkEncoder,
+  DEFAULT_COMPRESSION_LEVEL,
+  MAX_CHUNK_SIZE,
+  ZSTD_MAX_RATIO_PERCENT,
+  decodeChunk,
+  verifyChunkBytes,
+  zstdContentSize,
+  type EncodedChunk,
+} from './chunk-codec.js';
+export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
+export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
+export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
