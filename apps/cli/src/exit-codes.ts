@@ -8,6 +8,9 @@ export const EXIT = {
   notFound: 3,
   integrity: 4,
   io: 5,
+  unavailable: 6,
+  auth: 7,
+  conflict: 8,
 } as const;
 
 const BY_CODE: Record<ErrorCode, number> = {
@@ -21,6 +24,21 @@ const BY_CODE: Record<ErrorCode, number> = {
   HASH_MISMATCH: EXIT.integrity,
   SIZE_MISMATCH: EXIT.integrity,
   IO_ERROR: EXIT.io,
+  UNAUTHORIZED: EXIT.auth,
+  FORBIDDEN: EXIT.auth,
+  IMAGE_NOT_FOUND: EXIT.notFound,
+  ALIAS_NOT_FOUND: EXIT.notFound,
+  NOT_FOUND: EXIT.notFound,
+  CONFLICT: EXIT.conflict,
+  IMAGE_IN_USE: EXIT.conflict,
+  PRECONDITION_FAILED: EXIT.conflict,
+  PRECONDITION_REQUIRED: EXIT.conflict,
+  DATA_DIR_LOCKED: EXIT.conflict,
+  PAYLOAD_TOO_LARGE: EXIT.usage,
+  CHUNKS_MISSING: EXIT.integrity,
+  UNAVAILABLE: EXIT.unavailable,
+  PROTOCOL_ERROR: EXIT.unavailable,
+  INTERNAL: EXIT.internal,
 };
 
 /** Node's own errors (ENOENT, EACCES, ENOSPC…) keep their code; anything else is a bug. */

@@ -77,3 +77,102 @@ function describe(value: unknown): string {
   if (typeof value !== 'string') return typeof value;
   return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}… (${value.length} chars)` : JSON.stringify(value);
 }
+
+/** No credentials where they are required, or credentials that are wrong or revoked. */
+export class UnauthorizedError extends LxchunkError {
+  constructor(message = 'a valid token is required') {
+    super('UNAUTHORIZED', message);
+  }
+}
+
+/** Valid credentials that lack the scope the operation needs. */
+export class ForbiddenError extends LxchunkError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class ImageNotFoundError extends LxchunkError {
+  constructor(readonly fingerprint: string) {
+    super('IMAGE_NOT_FOUND', `image ${fingerprint} not found`);
+  }
+}
+
+export class AliasNotFoundError extends LxchunkError {
+  constructor(readonly alias: string) {
+    super('ALIAS_NOT_FOUND', `alias ${JSON.stringify(alias)} not found`);
+  }
+}
+
+/** Something that is not a chunk, image or alias is missing: a route, a token, a file. */
+export class NotFoundError extends LxchunkError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends LxchunkError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('CONFLICT', message, details ? { details } : undefined);
+  }
+}
+
+export class ImageInUseError extends LxchunkError {
+  constructor(fingerprint: string, aliases: readonly string[]) {
+    super('IMAGE_IN_USE', `image ${fingerprint} is the target of ${aliases.map((a) => JSON.stringify(a)).join(', ')}`, {
+      details: { aliases },
+    });
+  }
+}
+
+/** A compare-and-swap lost a race: the caller's view is stale. `details.current` says what is there. */
+export class PreconditionFailedError extends LxchunkError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('PRECONDITION_FAILED', message, details ? { details } : undefined);
+  }
+}
+
+export class PreconditionRequiredError extends LxchunkError {
+  constructor(message: string) {
+    super('PRECONDITION_REQUIRED', message);
+  }
+}
+
+export class PayloadTooLargeError extends LxchunkError {
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+/** A manifest refers to chunks the server does not have; `details.missing` lists (some of) them. */
+export class ChunksMissingError extends LxchunkError {
+  constructor(missing: readonly string[], count = missing.length) {
+    super('CHUNKS_MISSING', `${count} referenced chunk(s) are not stored`, { details: { missing, count } });
+  }
+}
+
+export class DataDirLockedError extends LxchunkError {
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super('DATA_DIR_LOCKED', `${dir} is in use by another lxchunk server or gc (lock held)`, options);
+  }
+}
+
+/** The other side cannot be reached or is overloaded; retrying later may work. */
+export class UnavailableError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** The other side answered something that does not follow the protocol. */
+export class ProtocolError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PROTOCOL_ERROR', message, options);
+  }
+}
+
+export class InternalError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', message, options);
+  }
+}

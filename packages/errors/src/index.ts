@@ -1,13 +1,3 @@
 export { ERROR_CODES, LxchunkError, isLxchunkError, type ErrorCode } from './lxchunk-error.js';
-export {
-  ChunkCorruptError,
-  ChunkNotFoundError,
-  HashMismatchError,
-  InvalidIdError,
-  InvalidInputError,
-  InvalidParamsError,
-  IoError,
-  MalformedIndexError,
-  MalformedManifestError,
-  SizeMismatchError,
-} from './errors.js';
+export * from './errors.js';
+export { HTTP_STATUS, errorBody, errorFromBody, type ErrorBody } from './http-status.js';

@@ -13,6 +13,21 @@ export const ERROR_CODES = [
   'HASH_MISMATCH',
   'SIZE_MISMATCH',
   'IO_ERROR',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'IMAGE_NOT_FOUND',
+  'ALIAS_NOT_FOUND',
+  'NOT_FOUND',
+  'CONFLICT',
+  'IMAGE_IN_USE',
+  'PRECONDITION_FAILED',
+  'PRECONDITION_REQUIRED',
+  'PAYLOAD_TOO_LARGE',
+  'CHUNKS_MISSING',
+  'DATA_DIR_LOCKED',
+  'UNAVAILABLE',
+  'PROTOCOL_ERROR',
+  'INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -20,14 +35,18 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export class LxchunkError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Machine-readable specifics (e.g. the missing chunk ids); sent to HTTP clients as is. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    this.details = options?.details;
   }
 
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
   }
 }
 

@@ -24,3 +24,23 @@ describe('errors', () => {
     assert.equal(new Set(ERROR_CODES).size, ERROR_CODES.length);
   });
 });
+
+describe('HTTP status table', () => {
+  it('maps every code, and a server error body back to the same code, message and details', async () => {
+    const { HTTP_STATUS, errorBody, errorFromBody, ChunksMissingError } = await import('../src/index.js');
+    for (const code of ERROR_CODES) assert.ok(HTTP_STATUS[code] >= 400 && HTTP_STATUS[code] < 600, code);
+    const sent = new ChunksMissingError(['ab'.repeat(32)], 5);
+    const body = JSON.parse(JSON.stringify(errorBody(sent)));
+    const back = errorFromBody(HTTP_STATUS[sent.code], body);
+    assert.equal(back.code, 'CHUNKS_MISSING');
+    assert.equal(back.message, sent.message);
+    assert.deepEqual(back.details, { missing: ['ab'.repeat(32)], count: 5 });
+  });
+
+  it('turns a body that is not ours into an error by status', async () => {
+    const { errorFromBody } = await import('../src/index.js');
+    assert.equal(errorFromBody(401, 'nope').code, 'UNAUTHORIZED');
+    assert.equal(errorFromBody(502, undefined).code, 'UNAVAILABLE');
+    assert.equal(errorFromBody(418, { error: { code: 'TEAPOT', message: 'x' } }).code, 'PROTOCOL_ERROR');
+  });
+});
