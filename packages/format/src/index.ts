@@ -11,3 +11,15 @@ export {
   type ImageType,
 } from './image-manifest.js';
 export { MANIFEST_VERSION, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';
+export {
+  BATCH_CONTENT_TYPE,
+  BATCH_MAGIC,
+  ChunkBatchDecoder,
+  FRAME_HEADER_BYTES,
+  FrameStatus,
+  MAX_FRAME_PAYLOAD,
+  encodeBatchEnd,
+  encodeBatchStart,
+  encodeFrameHeader,
+  type ChunkFrame,
+} from './chunk-batch-codec.js';
