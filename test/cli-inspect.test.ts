@@ -83,7 +83,7 @@ describe('chunk inspect (real process, real squashfs made by mksquashfs)', () =>
     it('a size that is not a number: exit 2', async () => {
       const result = await runChunk(['inspect', '--avg', '64k', image]);
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /whole number of bytes/);
+      assert.match(result.stderr, /expected a whole number/);
     });
 
     it('a missing file: exit 3, NOT_FOUND', async () => {

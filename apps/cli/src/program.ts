@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
+import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
+import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
 
 export function createProgram(context: CommandContext): Command {
   const program = new Command('chunk')
@@ -8,7 +11,14 @@ export function createProgram(context: CommandContext): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  program.addCommand(serveCommand(context));
   program.addCommand(inspectCommand(context));
-  for (const command of program.commands) command.exitOverride();
+  program.addCommand(gcCommand(context));
+  program.addCommand(tokenCommand(context));
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }

@@ -23,3 +23,4 @@ export {
   encodeFrameHeader,
   type ChunkFrame,
 } from './chunk-batch-codec.js';
+export { aliasPath, validateAliasName } from './alias-name.js';

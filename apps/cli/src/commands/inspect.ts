@@ -4,6 +4,7 @@ import prettyBytes from 'pretty-bytes';
 import { DEFAULT_PARAMS, chunkFile, validateParams, type ChunkParams } from '@lxchunk/chunker';
 import { InvalidInputError } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
+import { wholeNumber } from '../options.js';
 import { byteProgress } from '../progress.js';
 import type { CommandContext } from '../command-context.js';
 
@@ -19,9 +20,9 @@ export function inspectCommand(context: CommandContext): Command {
     .description("chunk a file and print its size, sha256, chunk parameters and chunk statistics")
     .argument('<file>', 'the file to chunk (an image rootfs, a metadata tarball, anything)')
     .option('--json', 'print one JSON object {size, sha256, params, chunks: [{offset, length, id}]}')
-    .addOption(new Option('--min <bytes>', 'minimum chunk size').argParser(integer))
-    .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(integer))
-    .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(integer))
+    .addOption(new Option('--min <bytes>', 'minimum chunk size').argParser(wholeNumber))
+    .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(wholeNumber))
+    .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(wholeNumber))
     .action(async (file: string, options: InspectOptions) => {
       const params = validateParams({
         min: options.min ?? DEFAULT_PARAMS.min,
@@ -67,9 +68,4 @@ function describeParams({ min, avg, max }: ChunkParams): string {
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? '100%' : `${((100 * part) / whole).toFixed(1)}%`;
-}
-
-function integer(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidInputError(`expected a whole number of bytes, got ${JSON.stringify(value)}`);
-  return Number(value);
 }

@@ -1,0 +1,44 @@
+import { Command, Option } from 'commander';
+import { serverConfig, startServer } from '@lxchunk/server';
+import type { CommandContext } from '../command-context.js';
+import { duration, listenAddress, wholeNumber } from '../options.js';
+
+interface ServeOptions {
+  data: string;
+  listen: { host: string; port: number };
+  anonymous: boolean;
+  gcInterval: number;
+  retention: number;
+  lease: number;
+  fsync: boolean;
+  json?: boolean;
+}
+
+export function serveCommand(context: CommandContext): Command {
+  return new Command('serve')
+    .description('run the HTTP chunk server on a data directory (filesystem chunks + SQLite metadata); SIGTERM drains it')
+    .requiredOption('--data <dir>', 'data directory, created on first start; one server per directory')
+    .addOption(new Option('--listen <host:port>', 'address to listen on (port 0 picks a free one)').default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080').argParser(listenAddress))
+    .option('--no-anonymous', 'refuse anonymous reads (by default anonymous callers may read public images)')
+    .addOption(new Option('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable').default(duration('6h'), '6h').argParser(duration))
+    .addOption(new Option('--retention <n>', 'images kept per alias (newest targets in its history)').default(3).argParser(wholeNumber))
+    .addOption(new Option('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them').default(duration('24h'), '24h').argParser(duration))
+    .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
+    .option('--json', 'print {"url": ...} as the first stdout line once listening')
+    .action(async (options: ServeOptions) => {
+      const config = serverConfig({
+        dataDir: options.data,
+        host: options.listen.host,
+        port: options.listen.port,
+        anonymousRead: options.anonymous,
+        gcIntervalMs: options.gcInterval,
+        retentionKeep: Math.max(1, options.retention),
+        leaseMs: options.lease,
+        fsync: options.fsync,
+      });
+      const server = await startServer(config, context.signal);
+      if (options.json) context.printJson({ url: server.url });
+      else context.print(`lxchunk server listening on ${server.url}`);
+      await server.closed;
+    });
+}

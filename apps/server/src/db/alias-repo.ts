@@ -1,0 +1,247 @@
+import type Database from 'better-sqlite3';
+import { ImageNotFoundError, InvalidInputError, PreconditionFailedError } from '@lxchunk/errors';
+import { fromBlob, toBlob } from './blob-ids.js';
+
+export interface AliasRecord {
+  name: string;
+  /** Fingerprint of the target image. */
+  target: string;
+  /** 1 on first creation, +1 on every target change. Never reused for a name (see set). */
+  version: number;
+  /** Epoch ms of the last target change. */
+  updated: number;
+  description: string;
+}
+
+/** Compare-and-swap precondition: `If-Match: "<version>"` or `If-None-Match: *`. */
+export type AliasExpectation = { version: number } | { absent: true };
+
+export interface AliasSetResult {
+  record: AliasRecord;
+  /** False when the target was already the current one (no version bump, no history, no change row). */
+  changed: boolean;
+}
+
+export interface AliasHistoryEntry {
+  target: string;
+  version: number;
+  at: number;
+}
+
+export interface Change {
+  seq: number;
+  alias: string;
+  /** null when the alias was deleted. */
+  target: string | null;
+  /** The new version; for a deletion, the version the alias had when deleted. */
+  version: number;
+  at: number;
+}
+
+export const ALIAS_NAME_MAX = 128;
+export const ALIAS_DESCRIPTION_MAX = 4096;
+const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/**
+ * API rules for alias names: 1–128 chars of [A-Za-z0-9._/-], starting with a letter or digit,
+ * no `..` segment, no `//`, not ending in `/`.
+ */
+export function isValidAliasName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    name.length <= ALIAS_NAME_MAX &&
+    ALIAS_NAME.test(name) &&
+    !name.split('/').some((segment) => segment === '' || segment === '..')
+  );
+}
+
+interface AliasRow {
+  name: string;
+  target: Buffer;
+  version: number;
+  updated: number;
+  description: string;
+}
+
+/** Aliases, their history and the change feed. Every write is one IMMEDIATE transaction. */
+export class AliasRepo {
+  private readonly stmt;
+  private readonly setTx;
+  private readonly deleteTx;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number,
+  ) {
+    this.stmt = {
+      get: db.prepare<[string], AliasRow>(`SELECT name, target, version, updated, description FROM aliases WHERE name = ?`),
+      list: db.prepare<[], AliasRow>(`SELECT name, target, version, updated, description FROM aliases ORDER BY name`),
+      imageExists: db.prepare<[Buffer], 1>(`SELECT 1 FROM images WHERE fingerprint = ?`).pluck(),
+      lastVersion: db.prepare<[string], number | null>(`SELECT max(version) FROM alias_history WHERE name = ?`).pluck(),
+      upsert: db.prepare(
+        `INSERT INTO aliases (name, target, version, updated, description) VALUES (@name, @target, @version, @updated, @description)
+         ON CONFLICT (name) DO UPDATE SET target = excluded.target, version = excluded.version,
+           updated = excluded.updated, description = excluded.description`,
+      ),
+      setDescription: db.prepare<[string, string]>(`UPDATE aliases SET description = ? WHERE name = ?`),
+      delete: db.prepare<[string]>(`DELETE FROM aliases WHERE name = ?`),
+      addHistory: db.prepare<[string, Buffer, number, number]>(`INSERT INTO alias_history (name, target, version, at) VALUES (?, ?, ?, ?)`),
+      addChange: db.prepare<[string, Buffer | null, number, number]>(
+        `INSERT INTO alias_changes (name, target, version, at) VALUES (?, ?, ?, ?)`,
+      ),
+      history: db.prepare<[string, number], { target: Buffer; version: number; at: number }>(
+        `SELECT target, version, at FROM alias_history WHERE name = ? ORDER BY id DESC LIMIT ?`,
+      ),
+      changesSince: db.prepare<[number, number], { seq: number; name: string; target: Buffer | null; version: number; at: number }>(
+        `SELECT seq, name, target, version, at FROM alias_changes WHERE seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      // sqlite_sequence rather than max(seq): stays right even if old changes are pruned one day.
+      latestSeq: db.prepare<[], number>(`SELECT seq FROM sqlite_sequence WHERE name = 'alias_changes'`).pluck(),
+      retention: db.prepare<[number], Buffer>(
+        `WITH last_use AS (
+           SELECT name, target, max(id) AS last_id FROM alias_history GROUP BY name, target
+         ),
+         kept AS (
+           SELECT target FROM (
+             SELECT target, row_number() OVER (PARTITION BY name ORDER BY last_id DESC) AS rank FROM last_use
+           ) WHERE rank <= ?
+         )
+         SELECT i.fingerprint FROM images i
+         WHERE i.fingerprint IN (SELECT target FROM alias_history)
+           AND i.fingerprint NOT IN (SELECT target FROM aliases)
+           AND i.fingerprint NOT IN (SELECT target FROM kept)
+         ORDER BY i.pushed_at, i.id`,
+      ).pluck(),
+    };
+
+    this.setTx = db.transaction(
+      (name: string, target: string, expect: AliasExpectation, description: string | undefined): AliasSetResult => {
+        const current = this.stmt.get.get(name);
+        checkExpectation(name, current, expect);
+        const targetBlob = Buffer.from(target, 'hex');
+        if (this.stmt.imageExists.get(targetBlob) === undefined) throw new ImageNotFoundError(target);
+        if (current && current.target.equals(targetBlob)) {
+          if (description !== undefined && description !== current.description) {
+            this.stmt.setDescription.run(description, name);
+            current.description = description;
+          }
+          return { record: toRecord(current), changed: false };
+        }
+        // A re-created alias continues its numbering: a version, hence an ETag, never comes back.
+        const version = current ? current.version + 1 : (this.stmt.lastVersion.get(name) ?? 0) + 1;
+        const at = this.now();
+        const row: AliasRow = { name, target: targetBlob, version, updated: at, description: description ?? current?.description ?? '' };
+        this.stmt.upsert.run(row);
+        this.stmt.addHistory.run(name, targetBlob, version, at);
+        this.stmt.addChange.run(name, targetBlob, version, at);
+        return { record: toRecord(row), changed: true };
+      },
+    );
+
+    this.deleteTx = db.transaction((name: string, expectVersion: number | undefined): boolean => {
+      const current = this.stmt.get.get(name);
+      if (expectVersion !== undefined) checkExpectation(name, current, { version: expectVersion });
+      if (!current) return false;
+      this.stmt.delete.run(name);
+      this.stmt.addChange.run(name, null, current.version, this.now());
+      return true;
+    });
+  }
+
+  get(name: string): AliasRecord | undefined {
+    const row = this.stmt.get.get(name);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Sorted by name. */
+  list(): AliasRecord[] {
+    return this.stmt.list.all().map(toRecord);
+  }
+
+  /**
+   * Compare-and-swap. PreconditionFailedError (details.current = {target, version} or null) when
+   * `expect` does not hold; ImageNotFoundError when the target is not a stored image; InvalidInputError
+   * for a bad name or description; InvalidIdError for a bad fingerprint. The same target again
+   * changes nothing (changed: false, same version; a given description replaces the old one, without
+   * a version bump). Otherwise the version goes up by one and a history row and a change row are added.
+   * `description` undefined keeps the current one ('' on creation).
+   */
+  set(name: string, target: string, expect: AliasExpectation, description?: string): AliasSetResult {
+    if (!isValidAliasName(name)) throw new InvalidInputError(`invalid alias name ${JSON.stringify(name)}`);
+    toBlob(target, 'alias target');
+    validateExpectation(expect);
+    if (description !== undefined && (typeof description !== 'string' || description.length > ALIAS_DESCRIPTION_MAX)) {
+      throw new InvalidInputError(`alias description must be a string of at most ${ALIAS_DESCRIPTION_MAX} characters`);
+    }
+    return this.setTx.immediate(name, target, expect, description);
+  }
+
+  /**
+   * Deletes an alias (its history stays). With expectVersion, a compare-and-swap like set: a
+   * missing alias or another version is PreconditionFailedError. Without it, false when missing.
+   */
+  delete(name: string, expectVersion?: number): boolean {
+    if (expectVersion !== undefined && !Number.isSafeInteger(expectVersion)) {
+      throw new InvalidInputError(`alias version must be an integer, got ${expectVersion}`);
+    }
+    return this.deleteTx.immediate(name, expectVersion);
+  }
+
+  /** Newest first. Survives deletion of the alias; a re-created alias continues the same history. */
+  history(name: string, limit = 100): AliasHistoryEntry[] {
+    return this.stmt.history.all(name, checkLimit(limit)).map((r) => ({ target: fromBlob(r.target), version: r.version, at: r.at }));
+  }
+
+  /** Changes with seq > `seq`, ascending, at most `limit`. */
+  changesSince(seq: number, limit = 1000): Change[] {
+    if (!Number.isSafeInteger(seq)) throw new InvalidInputError(`seq must be an integer, got ${seq}`);
+    return this.stmt.changesSince
+      .all(seq, checkLimit(limit))
+      .map((r) => ({ seq: r.seq, alias: r.name, target: r.target ? fromBlob(r.target) : null, version: r.version, at: r.at }));
+  }
+
+  /** The seq of the newest change ever made; 0 before the first. */
+  latestSeq(): number {
+    return this.stmt.latestSeq.get() ?? 0;
+  }
+
+  /**
+   * Stored images that retention may delete, oldest push first: each appears in some alias's history,
+   * is no alias's current target, and is not among the `keep` most recently targeted distinct images
+   * of any alias (current or deleted) whose history contains it. Never-aliased images are never
+   * candidates; images already deleted are not listed.
+   */
+  retentionCandidates(keep: number): string[] {
+    if (!Number.isSafeInteger(keep) || keep < 0) throw new InvalidInputError(`keep must be a non-negative integer, got ${keep}`);
+    return this.stmt.retention.all(keep).map(fromBlob);
+  }
+}
+
+function toRecord(row: AliasRow): AliasRecord {
+  return { name: row.name, target: fromBlob(row.target), version: row.version, updated: row.updated, description: row.description };
+}
+
+function validateExpectation(expect: AliasExpectation): void {
+  if (typeof expect === 'object' && expect !== null) {
+    if ('absent' in expect && expect.absent === true) return;
+    if ('version' in expect && Number.isSafeInteger(expect.version)) return;
+  }
+  throw new InvalidInputError('alias precondition must be { version: <integer> } or { absent: true }');
+}
+
+function checkExpectation(name: string, current: AliasRow | undefined, expect: AliasExpectation): void {
+  const details = { current: current ? { target: fromBlob(current.target), version: current.version } : null };
+  if ('absent' in expect) {
+    if (current) throw new PreconditionFailedError(`alias ${JSON.stringify(name)} already exists (version ${current.version})`, details);
+    return;
+  }
+  if (!current) throw new PreconditionFailedError(`alias ${JSON.stringify(name)} does not exist`, details);
+  if (current.version !== expect.version) {
+    throw new PreconditionFailedError(`alias ${JSON.stringify(name)} is at version ${current.version}, not ${expect.version}`, details);
+  }
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive integer, got ${limit}`);
+  return limit;
+}

@@ -1,0 +1,285 @@
+import type Database from 'better-sqlite3';
+import { ConflictError, ImageInUseError, InvalidInputError } from '@lxchunk/errors';
+import { fromBlob, toBlob } from './blob-ids.js';
+
+export type ImageType = 'container' | 'virtual-machine';
+
+/** What a push stores: the manifest's bytes plus the fields the server filters and authorizes on. */
+export interface NewImage {
+  readonly fingerprint: string;
+  /** The exact manifest bytes; served back as is. */
+  readonly manifest: Uint8Array;
+  readonly type: ImageType;
+  readonly architecture: string;
+  readonly created: string;
+  readonly public: boolean;
+  readonly properties: Readonly<Record<string, string>>;
+  /** Sum of the image's file sizes. */
+  readonly size: number;
+  /** Every chunk the manifest references; duplicates allowed (stored once). */
+  readonly chunkIds: readonly string[];
+}
+
+/** An image as listed: everything but the manifest bytes and the chunk ids. */
+export interface ImageSummary {
+  fingerprint: string;
+  type: ImageType;
+  architecture: string;
+  created: string;
+  public: boolean;
+  properties: Record<string, string>;
+  size: number;
+  /** Number of distinct chunks referenced. */
+  chunkCount: number;
+  /** Epoch ms when the server stored it. */
+  pushedAt: number;
+  /** Names of the aliases currently targeting it, sorted. */
+  aliases: string[];
+}
+
+export interface StoredImage extends Omit<ImageSummary, 'aliases'> {
+  manifest: Buffer;
+  /** Distinct chunk ids, in ascending hex order (the manifest has the file order). */
+  chunkIds: string[];
+}
+
+export interface ImageListFilter {
+  /** Only the image this alias currently targets. */
+  alias?: string | undefined;
+  architecture?: string | undefined;
+  /** Every given key must be present with exactly this value. */
+  properties?: Readonly<Record<string, string>> | undefined;
+  /** Anonymous callers: leave private images out. */
+  publicOnly: boolean;
+}
+
+export type ChunkAccess = 'public' | 'private' | 'none';
+
+const IMAGE_TYPES: readonly string[] = ['container', 'virtual-machine'];
+
+interface ImageRow {
+  fingerprint: Buffer;
+  type: ImageType;
+  architecture: string;
+  created: string;
+  public: 0 | 1;
+  properties: string;
+  size: number;
+  chunk_count: number;
+  pushed_at: number;
+}
+
+const SUMMARY_COLUMNS = `i.fingerprint, i.type, i.architecture, i.created, i.public, i.properties, i.size, i.chunk_count, i.pushed_at`;
+
+export class ImageRepo {
+  private readonly stmt;
+  private readonly putTx;
+  private readonly deleteTx;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number,
+  ) {
+    this.stmt = {
+      sameManifest: db.prepare<[Buffer, Buffer], { same: 0 | 1 }>(`SELECT manifest = ? AS same FROM images WHERE fingerprint = ?`),
+      insertImage: db.prepare(
+        `INSERT INTO images (fingerprint, type, architecture, created, public, properties, size, chunk_count, pushed_at, manifest)
+         VALUES (@fingerprint, @type, @architecture, @created, @public, @properties, @size, @chunkCount, @pushedAt, @manifest)`,
+      ),
+      insertChunk: db.prepare<[number | bigint, Buffer, number]>(`INSERT INTO image_chunks (image_id, chunk_id, public) VALUES (?, ?, ?)`),
+      get: db.prepare<[Buffer], ImageRow & { id: number; manifest: Buffer }>(
+        `SELECT i.id, ${SUMMARY_COLUMNS}, i.manifest FROM images i WHERE i.fingerprint = ?`,
+      ),
+      summary: db.prepare<[Buffer], ImageRow & { aliases: string }>(
+        `SELECT ${SUMMARY_COLUMNS},
+                (SELECT json_group_array(name) FROM (SELECT name FROM aliases WHERE target = i.fingerprint ORDER BY name)) AS aliases
+         FROM images i WHERE i.fingerprint = ?`,
+      ),
+      manifest: db.prepare<[Buffer], { manifest: Buffer; public: 0 | 1 }>(`SELECT manifest, public FROM images WHERE fingerprint = ?`),
+      chunkIds: db.prepare<[number], Buffer>(`SELECT chunk_id FROM image_chunks WHERE image_id = ? ORDER BY chunk_id`).pluck(),
+      has: db.prepare<[Buffer], 1>(`SELECT 1 FROM images WHERE fingerprint = ?`).pluck(),
+      list: db.prepare<
+        { publicOnly: number; architecture: string | null; alias: string | null },
+        ImageRow & { aliases: string }
+      >(
+        `SELECT ${SUMMARY_COLUMNS},
+                (SELECT json_group_array(name) FROM (SELECT name FROM aliases WHERE target = i.fingerprint ORDER BY name)) AS aliases
+         FROM images i
+         WHERE (@publicOnly = 0 OR i.public = 1)
+           AND (@architecture IS NULL OR i.architecture = @architecture)
+           AND (@alias IS NULL OR i.fingerprint = (SELECT target FROM aliases WHERE name = @alias))
+         ORDER BY i.pushed_at DESC, i.id DESC`,
+      ),
+      aliasesOf: db.prepare<[Buffer], string>(`SELECT name FROM aliases WHERE target = ? ORDER BY name`).pluck(),
+      deleteImage: db.prepare<[Buffer]>(`DELETE FROM images WHERE fingerprint = ?`),
+      // One probe of image_chunks_by_chunk (chunk_id, public), read backwards: public rows first.
+      chunkAccess: db
+        .prepare<[Buffer], 0 | 1>(`SELECT public FROM image_chunks WHERE chunk_id = ? ORDER BY public DESC LIMIT 1`)
+        .pluck(),
+      isReferenced: db.prepare<[Buffer], 1>(`SELECT 1 FROM image_chunks WHERE chunk_id = ? LIMIT 1`).pluck(),
+      referencing: db
+        .prepare<[Buffer], Buffer>(
+          `SELECT i.fingerprint FROM image_chunks c JOIN images i ON i.id = c.image_id WHERE c.chunk_id = ? ORDER BY i.id`,
+        )
+        .pluck(),
+      isPublic: db.prepare<[Buffer], 0 | 1>(`SELECT public FROM images WHERE fingerprint = ?`).pluck(),
+      referencedCount: db.prepare<[], number>(`SELECT count(*) FROM (SELECT DISTINCT chunk_id FROM image_chunks)`).pluck(),
+    };
+    this.putTx = db.transaction((image: NewImage, fp: Buffer, manifest: Buffer, chunks: Buffer[]): 'created' | 'exists' => {
+      const existing = this.stmt.sameManifest.get(manifest, fp);
+      if (existing) {
+        if (existing.same === 1) return 'exists';
+        throw new ConflictError(`image ${image.fingerprint} is already stored with a different manifest`, {
+          fingerprint: image.fingerprint,
+        });
+      }
+      const pub = image.public ? 1 : 0;
+      const { lastInsertRowid } = this.stmt.insertImage.run({
+        fingerprint: fp,
+        type: image.type,
+        architecture: image.architecture,
+        created: image.created,
+        public: pub,
+        properties: JSON.stringify(image.properties),
+        size: image.size,
+        chunkCount: chunks.length,
+        pushedAt: this.now(),
+        manifest,
+      });
+      for (const chunk of chunks) this.stmt.insertChunk.run(lastInsertRowid, chunk, pub);
+      return 'created';
+    });
+    this.deleteTx = db.transaction((fingerprint: string, fp: Buffer): boolean => {
+      const aliases = this.stmt.aliasesOf.all(fp);
+      if (aliases.length > 0) throw new ImageInUseError(fingerprint, aliases);
+      return this.stmt.deleteImage.run(fp).changes > 0;
+    });
+  }
+
+  /**
+   * Stores an image. The same fingerprint with byte-identical manifest is 'exists' (nothing
+   * changes, pushedAt stays); with different bytes it is a ConflictError.
+   */
+  put(image: NewImage): 'created' | 'exists' {
+    const fp = toBlob(image.fingerprint, 'fingerprint');
+    validateNewImage(image);
+    // Distinct, in ascending order, so the inserts append to the (image_id, chunk_id) primary key.
+    const distinct = [...new Set(image.chunkIds)].sort();
+    const chunks = distinct.map((id) => toBlob(id, 'chunk id'));
+    const manifest = Buffer.from(image.manifest.buffer, image.manifest.byteOffset, image.manifest.byteLength);
+    return this.putTx.immediate(image, fp, manifest, chunks);
+  }
+
+  /**
+   * Everything, including every distinct chunk id: O(chunks). For a read-access check use isPublic,
+   * to serve the manifest use manifest(), for listing fields use summary().
+   */
+  get(fingerprint: string): StoredImage | undefined {
+    const row = this.stmt.get.get(toBlob(fingerprint, 'fingerprint'));
+    if (!row) return undefined;
+    return { ...toFields(row), manifest: row.manifest, chunkIds: this.stmt.chunkIds.all(row.id).map(fromBlob) };
+  }
+
+  /** Like get, without the manifest bytes and chunk ids, plus the aliases targeting it. */
+  summary(fingerprint: string): ImageSummary | undefined {
+    const row = this.stmt.summary.get(toBlob(fingerprint, 'fingerprint'));
+    return row ? toSummary(row) : undefined;
+  }
+
+  /** The manifest bytes and the public flag: all that serving GET /v1/images/{fp} needs. */
+  manifest(fingerprint: string): { manifest: Buffer; public: boolean } | undefined {
+    const row = this.stmt.manifest.get(toBlob(fingerprint, 'fingerprint'));
+    return row ? { manifest: row.manifest, public: row.public === 1 } : undefined;
+  }
+
+  /** The image's public flag; undefined when it is not stored. The cheap check for read access. */
+  isPublic(fingerprint: string): boolean | undefined {
+    const pub = this.stmt.isPublic.get(toBlob(fingerprint, 'fingerprint'));
+    return pub === undefined ? undefined : pub === 1;
+  }
+
+  has(fingerprint: string): boolean {
+    return this.stmt.has.get(toBlob(fingerprint, 'fingerprint')) !== undefined;
+  }
+
+  /** Newest pushedAt first. */
+  list(filter: ImageListFilter): ImageSummary[] {
+    const rows = this.stmt.list.all({
+      publicOnly: filter.publicOnly ? 1 : 0,
+      architecture: filter.architecture ?? null,
+      alias: filter.alias ?? null,
+    });
+    const wanted = Object.entries(filter.properties ?? {});
+    const summaries = rows.map(toSummary);
+    if (wanted.length === 0) return summaries;
+    return summaries.filter((s) => wanted.every(([key, value]) => Object.hasOwn(s.properties, key) && s.properties[key] === value));
+  }
+
+  /**
+   * Deletes an image and its chunk references (not the chunks: that is garbage collection's job,
+   * nor its alias history). False when there was no such image. ImageInUseError while an alias
+   * targets it.
+   */
+  delete(fingerprint: string): boolean {
+    return this.deleteTx.immediate(fingerprint, toBlob(fingerprint, 'fingerprint'));
+  }
+
+  /** 'public' if a public image references the chunk, else 'private' if any image does, else 'none'. */
+  chunkAccess(id: string): ChunkAccess {
+    const pub = this.stmt.chunkAccess.get(toBlob(id, 'chunk id'));
+    return pub === undefined ? 'none' : pub === 1 ? 'public' : 'private';
+  }
+
+  isReferenced(id: string): boolean {
+    return this.stmt.isReferenced.get(toBlob(id, 'chunk id')) !== undefined;
+  }
+
+  /** Fingerprints of the images referencing the chunk (for a dry-run GC that pretends some are gone). */
+  referencingImages(id: string): string[] {
+    return this.stmt.referencing.all(toBlob(id, 'chunk id')).map(fromBlob);
+  }
+
+  /** Number of distinct chunks referenced by any image. */
+  referencedCount(): number {
+    return this.stmt.referencedCount.get() ?? 0;
+  }
+}
+
+function toSummary(row: ImageRow & { aliases: string }): ImageSummary {
+  return { ...toFields(row), aliases: JSON.parse(row.aliases) as string[] };
+}
+
+function toFields(row: ImageRow): Omit<ImageSummary, 'aliases'> {
+  return {
+    fingerprint: fromBlob(row.fingerprint),
+    type: row.type,
+    architecture: row.architecture,
+    created: row.created,
+    public: row.public === 1,
+    properties: JSON.parse(row.properties) as Record<string, string>,
+    size: row.size,
+    chunkCount: row.chunk_count,
+    pushedAt: row.pushed_at,
+  };
+}
+
+function validateNewImage(image: NewImage): void {
+  if (!(image.manifest instanceof Uint8Array)) throw new InvalidInputError('image manifest must be bytes');
+  if (!IMAGE_TYPES.includes(image.type)) {
+    throw new InvalidInputError(`image type must be container or virtual-machine, got ${String(image.type)}`);
+  }
+  if (typeof image.architecture !== 'string') throw new InvalidInputError('image architecture must be a string');
+  if (typeof image.created !== 'string') throw new InvalidInputError('image created must be a string');
+  if (typeof image.public !== 'boolean') throw new InvalidInputError('image public must be a boolean');
+  if (!Number.isSafeInteger(image.size) || image.size < 0) {
+    throw new InvalidInputError(`image size must be a non-negative integer, got ${image.size}`);
+  }
+  const props = image.properties as unknown;
+  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+    throw new InvalidInputError('image properties must be an object');
+  }
+  for (const [key, value] of Object.entries(props)) {
+    if (typeof value !== 'string') throw new InvalidInputError(`image property ${JSON.stringify(key)} must be a string`);
+  }
+  if (!Array.isArray(image.chunkIds)) throw new InvalidInputError('image chunkIds must be an array');
+}

@@ -1,0 +1,68 @@
+import type { FsChunkStore } from '@lxchunk/store';
+import type { AsyncMutex } from './async-mutex.js';
+import type { MetadataDb } from './db/metadata-db.js';
+
+export interface GcReport {
+  readonly dryRun: boolean;
+  readonly imagesDeleted: readonly string[];
+  readonly chunksDeleted: number;
+  readonly bytesFreed: number;
+  readonly chunksKept: number;
+  /** Unreferenced chunks spared because an upload in progress holds a lease on them. */
+  readonly leased: number;
+}
+
+export interface GcOptions {
+  readonly db: MetadataDb;
+  readonly store: FsChunkStore;
+  /** Shared with manifest commits; omitted by offline gc, which holds the data dir lock instead. */
+  readonly commitLock?: AsyncMutex;
+  readonly retentionKeep: number;
+  readonly dryRun: boolean;
+  readonly now?: number;
+}
+
+/**
+ * Retention, then mark and sweep. Retention deletes images that fell out of every alias's newest
+ * `retentionKeep` targets; the sweep deletes chunks no image references, except those leased by a
+ * push still in progress (it uploaded them, or was told they exist, and has not committed its
+ * manifest yet). The sweep runs under the commit lock, so no manifest can start referencing a
+ * chunk between the decision and the delete.
+ */
+export async function collectGarbage(options: GcOptions): Promise<GcReport> {
+  const { db, store, dryRun } = options;
+  const now = options.now ?? Date.now();
+  const sweep = async (): Promise<GcReport> => {
+    const imagesDeleted = db.aliases.retentionCandidates(options.retentionKeep);
+    if (!dryRun) for (const fingerprint of imagesDeleted) db.images.delete(fingerprint);
+    if (!dryRun) db.leases.expire(now);
+    const leasedIds = db.leases.leasedIds(now);
+    const dropped = new Set(dryRun ? imagesDeleted : []);
+    let chunksDeleted = 0;
+    let bytesFreed = 0;
+    let chunksKept = 0;
+    let leased = 0;
+    for await (const id of store.list()) {
+      if (isStillReferenced(db, id, dropped)) {
+        chunksKept++;
+        continue;
+      }
+      if (leasedIds.has(id)) {
+        leased++;
+        continue;
+      }
+      const stat = await store.stat(id);
+      if (!dryRun && !(await store.delete(id))) continue;
+      chunksDeleted++;
+      bytesFreed += stat?.storedSize ?? 0;
+    }
+    return { dryRun, imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased };
+  };
+  return options.commitLock ? options.commitLock.run(sweep) : sweep();
+}
+
+/** In a dry run the retention victims are still stored; count their chunks as if they were gone. */
+function isStillReferenced(db: MetadataDb, id: string, dropped: ReadonlySet<string>): boolean {
+  if (dropped.size === 0) return db.images.isReferenced(id);
+  return db.images.referencingImages(id).some((fingerprint) => !dropped.has(fingerprint));
+}

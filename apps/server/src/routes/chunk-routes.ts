@@ -1,0 +1,175 @@
+import { readFile } from 'node:fs/promises';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { assertHex64 } from '@lxchunk/chunker';
+import { ChunkNotFoundError, isLxchunkError } from '@lxchunk/errors';
+import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
+import { decodeChunk } from '@lxchunk/store';
+import { principalOf } from '../authenticate.js';
+import { declaredBodyLimit } from '../body-limit.js';
+import { chunkBody } from '../chunk-body.js';
+import { canReadPrivate, requireScope, type Principal } from '../principal.js';
+import type { ServerContext } from '../server-context.js';
+import { parseIdList } from './id-list.js';
+
+interface LoadedChunk {
+  readonly encoding: 'identity' | 'zstd';
+  readonly payload: Uint8Array;
+  readonly public: boolean;
+}
+
+/** Batched fetches read this many chunks ahead of the one being written. */
+const READ_AHEAD = 16;
+
+export function chunkRoutes(context: ServerContext): Router {
+  const { store, db, config, metrics } = context;
+  const router = Router();
+  const json: RequestHandler[] = [declaredBodyLimit(config.limits.maxJsonBytes), express.json({ limit: config.limits.maxJsonBytes })];
+  const checkId: RequestHandler = (req, _res, next) => {
+    assertHex64(req.params.id, 'chunk id');
+    next();
+  };
+  // Checked before the body is read: an anonymous upload is refused without reading it.
+  const pushOnly: RequestHandler = (_req, res, next) => {
+    requireScope(principalOf(res), 'push');
+    next();
+  };
+
+  /**
+   * A chunk the caller may read, verified against its id. Unreadable and absent look the same:
+   * a caller must not learn that private content exists by guessing ids.
+   */
+  async function load(id: string, principal: Principal, acceptZstd: boolean): Promise<LoadedChunk | undefined> {
+    const access = db.images.chunkAccess(id);
+    if (access === 'none' || (access === 'private' && !canReadPrivate(principal))) return undefined;
+    const location = await store.locate(id);
+    if (!location) return undefined;
+    let stored: Uint8Array;
+    try {
+      stored = await readFile(location.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // collected meanwhile
+      throw err;
+    }
+    try {
+      const plain = decodeChunk(id, location.encoding, stored);
+      const sendZstd = location.encoding === 'zstd' && acceptZstd;
+      return { encoding: sendZstd ? 'zstd' : 'identity', payload: sendZstd ? stored : plain, public: access === 'public' };
+    } catch (err) {
+      if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
+      metrics.corruptChunks.inc();
+      config.log({ level: 'error', msg: 'corrupt chunk on disk, not served', id, error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  router.get('/v1/chunks/:id', async (req, res) => {
+    const id = req.params.id;
+    assertHex64(id, 'chunk id');
+    const chunk = await load(id, principalOf(res), acceptsZstd(req));
+    if (!chunk) throw new ChunkNotFoundError(id);
+    res.set({
+      ETag: `"${id}"`,
+      'Cache-Control': `${chunk.public ? 'public' : 'private'}, max-age=31536000, immutable`,
+      Vary: 'Accept-Encoding, Authorization',
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(chunk.payload.length),
+    });
+    if (chunk.encoding === 'zstd') res.set('Content-Encoding', 'zstd');
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    metrics.chunksServed.inc();
+    metrics.chunkBytesServed.inc(chunk.payload.length);
+    res.end(chunk.payload);
+  });
+
+  router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
+    const id = String(req.params.id);
+    const bytes = req.body as Uint8Array;
+    const result = await store.put(id, bytes);
+    db.leases.renew([id], Date.now() + config.leaseMs);
+    metrics.chunkBytesReceived.inc(bytes.length);
+    if (result.stored) metrics.chunksStored.inc();
+    res.status(result.stored ? 201 : 200).json({ id, stored: result.stored });
+  });
+
+  router.post('/v1/chunks/missing', ...json, async (req, res) => {
+    requireScope(principalOf(res), 'push');
+    const ids = parseIdList(req.body, config.limits.maxMissingIds);
+    const unique = [...new Set(ids)];
+    const present = await mapLimit(unique, 64, (id) => store.has(id));
+    const missing = unique.filter((_, i) => !present[i]);
+    // The pusher will rely on the present ones until it commits its manifest.
+    db.leases.renew(unique.filter((_, i) => present[i]), Date.now() + config.leaseMs);
+    res.json({ missing });
+  });
+
+  router.post('/v1/chunks/fetch', ...json, async (req, res) => {
+    const principal = principalOf(res);
+    const ids = parseIdList(req.body, config.limits.maxFetchIds);
+    const acceptZstd = acceptsZstd(req);
+    res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+    if (!(await write(res, encodeBatchStart()))) return;
+    const pending: Array<Promise<LoadedChunk | undefined>> = [];
+    let next = 0;
+    const fill = () => {
+      while (pending.length < READ_AHEAD && next < ids.length) {
+        const loading = load(ids[next++]!, principal, acceptZstd);
+        loading.catch(() => undefined); // awaited below; don't let a later failure go unhandled first
+        pending.push(loading);
+      }
+    };
+    for (let i = 0; i < ids.length; i++) {
+      fill();
+      const chunk = await pending.shift()!;
+      const id = ids[i]!;
+      if (!chunk) {
+        if (!(await write(res, encodeFrameHeader(id, FrameStatus.missing, 0)))) return;
+        continue;
+      }
+      const status = chunk.encoding === 'zstd' ? FrameStatus.zstd : FrameStatus.identity;
+      if (!(await write(res, encodeFrameHeader(id, status, chunk.payload.length)))) return;
+      if (!(await write(res, chunk.payload))) return;
+      metrics.chunksServed.inc();
+      metrics.chunkBytesServed.inc(chunk.payload.length);
+    }
+    res.end(encodeBatchEnd());
+  });
+
+  return router;
+}
+
+function acceptsZstd(req: Request): boolean {
+  return /(^|[\s,])zstd(\s*;\s*q=(?!0(\.0*)?\s*($|,))[\d.]+)?\s*($|,)/.test(req.headers['accept-encoding'] ?? '');
+}
+
+/** Writes with backpressure: waits for 'drain' when the socket buffer is full. False once the client is gone. */
+function write(res: Response, bytes: Uint8Array): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (res.write(bytes)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const settle = (open: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(open);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

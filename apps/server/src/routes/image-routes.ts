@@ -1,0 +1,81 @@
+import express, { Router } from 'express';
+import { assertHex64 } from '@lxchunk/chunker';
+import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
+import { decodeManifest, validateAliasName } from '@lxchunk/format';
+import { principalOf } from '../authenticate.js';
+import { declaredBodyLimit } from '../body-limit.js';
+import { canReadPrivate, requireScope } from '../principal.js';
+import type { ServerContext } from '../server-context.js';
+
+/** How many missing ids a refused manifest lists; the count is always exact. */
+const MISSING_LISTED = 1000;
+
+export function imageRoutes(context: ServerContext): Router {
+  const { store, db, config, commitLock } = context;
+  const router = Router();
+
+  router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {
+    requireScope(principalOf(res), 'push');
+    const fingerprint = req.params.fingerprint!;
+    assertHex64(fingerprint, 'fingerprint');
+    const bytes: Uint8Array = Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0);
+    const manifest = decodeManifest(bytes);
+    if (manifest.fingerprint !== fingerprint) {
+      throw new InvalidInputError(`the manifest is for ${manifest.fingerprint}, not ${fingerprint}`);
+    }
+    const chunkIds = [...new Set(manifest.files.flatMap((file) => file.index.chunks.map((chunk) => chunk.id)))];
+    // Checking the chunks and recording the references happen under the lock GC takes, so a chunk
+    // cannot be collected between the check and the commit.
+    const outcome = await commitLock.run(async () => {
+      const present = await Promise.all(chunkIds.map((id) => store.has(id)));
+      const missing = chunkIds.filter((_, i) => !present[i]);
+      if (missing.length > 0) throw new ChunksMissingError(missing.slice(0, MISSING_LISTED), missing.length);
+      return db.images.put({
+        fingerprint,
+        manifest: bytes,
+        type: manifest.type,
+        architecture: manifest.architecture,
+        created: manifest.created,
+        public: manifest.public,
+        properties: manifest.properties,
+        size: manifest.files.reduce((sum, file) => sum + file.index.size, 0),
+        chunkIds,
+      });
+    });
+    res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
+  });
+
+  router.get('/v1/images/:fingerprint', (req, res) => {
+    const fingerprint = req.params.fingerprint!;
+    assertHex64(fingerprint, 'fingerprint');
+    const image = db.images.manifest(fingerprint);
+    if (!image || (!image.public && !canReadPrivate(principalOf(res)))) throw new ImageNotFoundError(fingerprint);
+    res.set({ 'Content-Type': 'application/json', 'Cache-Control': `${image.public ? 'public' : 'private'}, max-age=31536000, immutable`, ETag: `"${fingerprint}"` });
+    res.end(image.manifest);
+  });
+
+  router.get('/v1/images', (req, res) => {
+    const properties: Record<string, string> = {};
+    let alias: string | undefined;
+    let architecture: string | undefined;
+    for (const [key, value] of Object.entries(req.query)) {
+      if (typeof value !== 'string') throw new InvalidInputError(`query parameter ${key} must appear once`);
+      if (key === 'alias') alias = validateAliasName(value);
+      else if (key === 'architecture') architecture = value;
+      else if (key.startsWith('property.') && key.length > 'property.'.length) properties[key.slice('property.'.length)] = value;
+      else throw new InvalidInputError(`unknown query parameter ${JSON.stringify(key)}`);
+    }
+    const images = db.images.list({ alias, architecture, properties, publicOnly: !canReadPrivate(principalOf(res)) });
+    res.json({ images });
+  });
+
+  router.delete('/v1/images/:fingerprint', (req, res) => {
+    requireScope(principalOf(res), 'admin');
+    const fingerprint = req.params.fingerprint!;
+    assertHex64(fingerprint, 'fingerprint');
+    if (!db.images.delete(fingerprint)) throw new ImageNotFoundError(fingerprint);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,15 @@
+import { Router } from 'express';
+import type { ServerContext } from '../server-context.js';
+
+/** Health and metrics: outside /v1 and outside auth, for load balancers and Prometheus. */
+export function opsRoutes(context: ServerContext): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    if (context.draining.aborted) res.status(503).json({ ok: false, draining: true });
+    else res.json({ ok: true });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', context.metrics.registry.contentType).end(await context.metrics.registry.metrics());
+  });
+  return router;
+}

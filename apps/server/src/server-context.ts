@@ -1,0 +1,19 @@
+import type { FsChunkStore } from '@lxchunk/store';
+import type { AsyncMutex } from './async-mutex.js';
+import type { ChangeNotifier } from './change-notifier.js';
+import type { MetadataDb } from './db/metadata-db.js';
+import type { ServerConfig } from './server-config.js';
+import type { ServerMetrics } from './server-metrics.js';
+
+/** What route handlers share; built once per server in start-server.ts. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly store: FsChunkStore;
+  readonly db: MetadataDb;
+  /** Manifest commits and garbage collection take turns. */
+  readonly commitLock: AsyncMutex;
+  readonly changes: ChangeNotifier;
+  readonly metrics: ServerMetrics;
+  /** Aborted when the server starts draining. */
+  readonly draining: AbortSignal;
+}

@@ -1,0 +1,42 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The server's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'lxchunk_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'lxchunk_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'],
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60],
+    registers: [this.registry],
+  });
+  readonly chunkBytesServed = new Counter({
+    name: 'lxchunk_chunk_bytes_served_total',
+    help: 'Chunk payload bytes sent (as sent: zstd or identity)',
+    registers: [this.registry],
+  });
+  readonly chunksServed = new Counter({ name: 'lxchunk_chunks_served_total', help: 'Chunks sent', registers: [this.registry] });
+  readonly chunkBytesReceived = new Counter({
+    name: 'lxchunk_chunk_bytes_received_total',
+    help: 'Chunk bytes received by uploads',
+    registers: [this.registry],
+  });
+  readonly chunksStored = new Counter({ name: 'lxchunk_chunks_stored_total', help: 'New chunks stored', registers: [this.registry] });
+  readonly corruptChunks = new Counter({
+    name: 'lxchunk_corrupt_chunks_total',
+    help: 'Stored chunks that failed verification when read (never sent)',
+    registers: [this.registry],
+  });
+  readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });
+  readonly gcBytesFreed = new Counter({ name: 'lxchunk_gc_bytes_freed_total', help: 'Bytes freed by GC', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'lxchunk_' });
+  }
+}

@@ -1,0 +1,91 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { AsyncMutex } from './async-mutex.js';
+import { ChangeNotifier } from './change-notifier.js';
+import { createApp } from './create-app.js';
+import { openDataDir } from './data-dir.js';
+import { collectGarbage } from './garbage-collector.js';
+import type { ServerConfig } from './server-config.js';
+import type { ServerContext } from './server-context.js';
+import { ServerMetrics } from './server-metrics.js';
+
+export interface RunningServer {
+  readonly url: string;
+  /** Resolves when the server has drained and released its data dir. */
+  readonly closed: Promise<void>;
+}
+
+/** How long in-flight requests get to finish once draining starts before their sockets are cut. */
+const DRAIN_GRACE_MS = 10_000;
+
+/**
+ * Starts a server on its data dir and listens. Aborting `signal` drains it: it stops accepting,
+ * wakes long-polls, lets in-flight requests finish (up to a grace period), then closes the
+ * metadata DB and releases the data dir lock.
+ */
+export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
+  const dataDir = await openDataDir(config.dataDir, {
+    fsync: config.fsync,
+    onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
+  });
+  const drain = new AbortController();
+  const context: ServerContext = {
+    config,
+    store: dataDir.store,
+    db: dataDir.db,
+    commitLock: new AsyncMutex(),
+    changes: new ChangeNotifier(),
+    metrics: new ServerMetrics(),
+    draining: drain.signal,
+  };
+  const http = createApp(context).listen(config.port, config.host);
+  try {
+    await once(http, 'listening');
+  } catch (err) {
+    await dataDir.close();
+    throw err;
+  }
+  http.keepAliveTimeout = 65_000;
+  const address = http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  const gcTimer = config.gcIntervalMs > 0 ? setInterval(() => void periodicGc(context), config.gcIntervalMs) : undefined;
+  gcTimer?.unref();
+
+  const closed = (async () => {
+    if (!signal.aborted) await once(signal, 'abort');
+    drain.abort();
+    if (gcTimer) clearInterval(gcTimer);
+    const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+    // Keep-alive connections go idle as their last responses (long-polls included) finish.
+    const reap = setInterval(() => http.closeIdleConnections(), 50);
+    const force = setTimeout(() => http.closeAllConnections(), DRAIN_GRACE_MS);
+    await stopped;
+    clearInterval(reap);
+    clearTimeout(force);
+    // A GC pass in progress holds the commit lock; wait for it before closing the DB under it.
+    await context.commitLock.run(() => undefined);
+    await dataDir.close();
+    config.log({ level: 'info', msg: 'server stopped', url });
+  })();
+  config.log({ level: 'info', msg: 'server listening', url, dataDir: config.dataDir });
+  return { url, closed };
+}
+
+async function periodicGc(context: ServerContext): Promise<void> {
+  try {
+    const report = await collectGarbage({
+      db: context.db,
+      store: context.store,
+      commitLock: context.commitLock,
+      retentionKeep: context.config.retentionKeep,
+      dryRun: false,
+    });
+    context.metrics.gcRuns.inc();
+    context.metrics.gcBytesFreed.inc(report.bytesFreed);
+    context.config.log({ level: 'info', msg: 'gc', ...report, imagesDeleted: report.imagesDeleted.length });
+  } catch (err) {
+    context.config.log({ level: 'error', msg: 'gc failed', error: String(err) });
+  }
+}

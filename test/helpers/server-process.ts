@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chunkBin, runChunk } from './run-chunk.js';
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Creates a token with the server's own CLI (on the same data dir) and returns it. */
+  token(scopes: string, name?: string): Promise<string>;
+  /** SIGTERM, then waits for a clean exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** Stops the server and removes its data dir. */
+  destroy(): Promise<void>;
+}
+
+let tokenCounter = 0;
+
+/**
+ * Starts a real `chunk serve` process on a free loopback port, as an operator would, and waits
+ * until it says where it listens.
+ */
+export async function startServer(extraArgs: readonly string[] = [], dataDir?: string): Promise<ServerProcess> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lxchunk-server-')));
+  const child = spawn(chunkBin, ['serve', '--data', dir, '--listen', '127.0.0.1:0', '--json', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      try {
+        resolve((JSON.parse(line) as { url: string }).url);
+      } catch (err) {
+        reject(new Error(`unexpected first line from chunk serve: ${line}\n${stderr}`, { cause: err }));
+      }
+    });
+    void exited.then((code) => reject(new Error(`chunk serve exited with ${code} before listening:\n${stderr}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return {
+    url,
+    dataDir: dir,
+    child,
+    async token(scopes, name = `test-${++tokenCounter}`) {
+      const result = await runChunk(['token', 'create', '--data', dir, '--name', name, '--scope', scopes, '--json']);
+      if (result.code !== 0) throw new Error(`token create failed: ${result.stderr}`);
+      return (JSON.parse(result.stdout) as { token: string }).token;
+    },
+    stop,
+    async destroy() {
+      await stop();
+      if (!dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

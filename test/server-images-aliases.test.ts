@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { http } from './helpers/http.js';
+import { makeImage, type ImageFixture } from './helpers/image-fixture.js';
+import { startServer, type ServerProcess } from './helpers/server-process.js';
+
+async function uploadChunks(server: ServerProcess, token: string, image: ImageFixture, skip = 0): Promise<void> {
+  for (const [id, bytes] of [...image.chunks].slice(skip)) {
+    const put = await http(server.url, 'PUT', `/v1/chunks/${id}`, { token, body: bytes });
+    assert.ok(put.status === 201 || put.status === 200);
+  }
+}
+
+describe('server: images and aliases (real server process)', () => {
+  let server: ServerProcess;
+  let push: string;
+  let read: string;
+  let admin: string;
+  let v1: ImageFixture;
+  let v2: ImageFixture;
+  let secret: ImageFixture;
+
+  before(async () => {
+    server = await startServer(['--no-fsync']);
+    [push, read, admin] = await Promise.all([server.token('push'), server.token('read'), server.token('admin')]);
+    v1 = await makeImage({ seed: 21, public: true });
+    v2 = await makeImage({ seed: 22, public: true, shareWith: v1, properties: { os: 'debian', release: 'trixie' } });
+    secret = await makeImage({ seed: 23, public: false });
+  });
+  after(async () => server.destroy());
+
+  describe('manifests', () => {
+    it('are refused, listing the ids, while referenced chunks are missing; accepted once they are there', async () => {
+      await uploadChunks(server, push, v1, 2);
+      const refused = await http(server.url, 'PUT', `/v1/images/${v1.fingerprint}`, { token: push, body: v1.manifestBytes });
+      assert.equal(refused.status, 422);
+      assert.equal(refused.json.error.code, 'CHUNKS_MISSING');
+      assert.deepEqual(new Set(refused.json.error.details.missing), new Set([...v1.chunks.keys()].slice(0, 2)));
+      assert.equal(refused.json.error.details.count, 2);
+      assert.equal((await http(server.url, 'GET', `/v1/images/${v1.fingerprint}`)).status, 404);
+
+      await uploadChunks(server, push, v1);
+      const created = await http(server.url, 'PUT', `/v1/images/${v1.fingerprint}`, { token: push, body: v1.manifestBytes });
+      assert.equal(created.status, 201);
+      const again = await http(server.url, 'PUT', `/v1/images/${v1.fingerprint}`, { token: push, body: v1.manifestBytes });
+      assert.equal(again.status, 200);
+      const got = await http(server.url, 'GET', `/v1/images/${v1.fingerprint}`);
+      assert.equal(got.status, 200);
+      assert.ok(got.body.equals(v1.manifestBytes), 'the manifest comes back byte for byte');
+    });
+
+    it('are immutable: another manifest under the same fingerprint is a 409 conflict', async () => {
+      const altered = JSON.parse(Buffer.from(v1.manifestBytes).toString('utf8'));
+      altered.properties = { os: 'debian', release: 'changed' };
+      const result = await http(server.url, 'PUT', `/v1/images/${v1.fingerprint}`, { token: push, body: JSON.stringify(altered) });
+      assert.equal(result.status, 409);
+      assert.equal(result.json.error.code, 'CONFLICT');
+      assert.ok((await http(server.url, 'GET', `/v1/images/${v1.fingerprint}`)).body.equals(v1.manifestBytes));
+    });
+
+    it('refuse bad input with a clear error and change nothing', async () => {
+      const text = Buffer.from(v2.manifestBytes).toString('utf8');
+      const parsed = JSON.parse(text);
+      const cases: Array<[string, string | Uint8Array, number, string]> = [
+        ['malformed JSON', text.slice(0, -5), 422, 'MALFORMED_MANIFEST'],
+        ['unknown field', JSON.stringify({ ...parsed, extra: true }), 422, 'MALFORMED_MANIFEST'],
+        ['inconsistent sizes', JSON.stringify({ ...parsed, files: [parsed.files[0], { ...parsed.files[1], size: parsed.files[1].size + 1 }] }), 422, 'MALFORMED_MANIFEST'],
+        ['another fingerprint', Buffer.from(v1.manifestBytes), 400, 'INVALID_INPUT'],
+        ['empty body', '', 422, 'MALFORMED_MANIFEST'],
+      ];
+      for (const [name, body, status, code] of cases) {
+        const result = await http(server.url, 'PUT', `/v1/images/${v2.fingerprint}`, { token: push, body });
+        assert.equal(result.status, status, name);
+        assert.equal(result.json.error.code, code, name);
+      }
+      assert.equal((await http(server.url, 'PUT', `/v1/images/not-a-fingerprint`, { token: push, body: text })).json.error.code, 'INVALID_ID');
+      assert.equal((await http(server.url, 'PUT', `/v1/images/${v2.fingerprint}`, { token: read, body: text })).status, 403);
+      assert.equal((await http(server.url, 'GET', `/v1/images/${v2.fingerprint}`, { token: read })).status, 404);
+    });
+
+    it('private images are invisible to anonymous callers, visible to read tokens', async () => {
+      await uploadChunks(server, push, secret);
+      assert.equal((await http(server.url, 'PUT', `/v1/images/${secret.fingerprint}`, { token: push, body: secret.manifestBytes })).status, 201);
+      const anonymous = await http(server.url, 'GET', `/v1/images/${secret.fingerprint}`);
+      assert.equal(anonymous.status, 404);
+      assert.equal(anonymous.json.error.code, 'IMAGE_NOT_FOUND');
+      assert.equal((await http(server.url, 'GET', `/v1/images/${secret.fingerprint}`, { token: read })).status, 200);
+      const publicList = await http(server.url, 'GET', '/v1/images');
+      assert.ok(!publicList.json.images.some((i: { fingerprint: string }) => i.fingerprint === secret.fingerprint));
+      const fullList = await http(server.url, 'GET', '/v1/images', { token: read });
+      assert.ok(fullList.json.images.some((i: { fingerprint: string }) => i.fingerprint === secret.fingerprint));
+    });
+  });
+
+  describe('aliases', () => {
+    before(async () => {
+      await uploadChunks(server, push, v2);
+      assert.equal((await http(server.url, 'PUT', `/v1/images/${v2.fingerprint}`, { token: push, body: v2.manifestBytes })).status, 201);
+    });
+
+    it('need a compare-and-swap precondition (428 without one)', async () => {
+      const result = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v1.fingerprint } });
+      assert.equal(result.status, 428);
+      assert.equal(result.json.error.code, 'PRECONDITION_REQUIRED');
+    });
+
+    it('are created with If-None-Match: *, moved with If-Match, and a stale writer gets 412 with the current state', async () => {
+      const created = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v1.fingerprint }, headers: { 'if-none-match': '*' } });
+      assert.equal(created.status, 201);
+      assert.equal(created.json.version, 1);
+      const again = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v2.fingerprint }, headers: { 'if-none-match': '*' } });
+      assert.equal(again.status, 412);
+      assert.deepEqual(again.json.error.details.current, { target: v1.fingerprint, version: 1 });
+      const moved = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v2.fingerprint }, headers: { 'if-match': '"1"' } });
+      assert.equal(moved.status, 200);
+      assert.equal(moved.json.version, 2);
+      const stale = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v1.fingerprint }, headers: { 'if-match': '"1"' } });
+      assert.equal(stale.status, 412);
+      assert.equal(stale.json.error.code, 'PRECONDITION_FAILED');
+      const got = await http(server.url, 'GET', '/v1/aliases/debian/12');
+      assert.equal(got.json.target, v2.fingerprint);
+      assert.equal(got.headers.get('etag'), '"2"');
+      const history = await http(server.url, 'GET', '/v1/aliases/debian/12/history');
+      assert.deepEqual(history.json.history.map((h: { target: string }) => h.target), [v2.fingerprint, v1.fingerprint]);
+    });
+
+    it('race safely: of 10 concurrent moves from the same version exactly one wins', async () => {
+      const current = (await http(server.url, 'GET', '/v1/aliases/debian/12')).json;
+      const targets = [v1.fingerprint, v2.fingerprint];
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: targets[i % 2] }, headers: { 'if-match': `"${current.version}"` } }),
+        ),
+      );
+      const winners = results.filter((r) => r.status === 200);
+      // Writers naming the current target succeed as no-ops; of those that move it, one wins.
+      const movers = results.filter((_, i) => targets[i % 2] !== current.target);
+      assert.equal(movers.filter((r) => r.status === 200).length, 1);
+      assert.ok(results.every((r) => r.status === 200 || r.status === 412));
+      assert.ok(winners.length >= 1);
+      const after = (await http(server.url, 'GET', '/v1/aliases/debian/12')).json;
+      assert.equal(after.version, current.version + 1);
+    });
+
+    it('refuse bad names, bad targets and bad bodies', async () => {
+      const headers = { 'if-none-match': '*' };
+      const cases: Array<[string, unknown, number, string]> = [
+        ['/v1/aliases/bad%20name', { target: v1.fingerprint }, 400, 'INVALID_INPUT'],
+        ['/v1/aliases/a%2F..%2Fb', { target: v1.fingerprint }, 400, 'INVALID_INPUT'],
+        ['/v1/aliases/ok', { target: 'nope' }, 400, 'INVALID_ID'],
+        ['/v1/aliases/ok', { target: 'ab'.repeat(32) }, 404, 'IMAGE_NOT_FOUND'],
+        ['/v1/aliases/ok', { target: v1.fingerprint, color: 'red' }, 400, 'INVALID_INPUT'],
+      ];
+      for (const [path, body, status, code] of cases) {
+        const result = await http(server.url, 'PUT', path, { token: push, body: body as object, headers });
+        assert.equal(result.status, status, path);
+        assert.equal(result.json.error.code, code, path);
+      }
+      assert.equal((await http(server.url, 'GET', '/v1/aliases/ok')).status, 404);
+    });
+
+    it('filter image lists by alias and property', async () => {
+      const byAlias = await http(server.url, 'GET', '/v1/images?alias=debian/12');
+      assert.deepEqual(byAlias.json.images.map((i: { fingerprint: string }) => i.fingerprint), [(await http(server.url, 'GET', '/v1/aliases/debian/12')).json.target]);
+      const byProperty = await http(server.url, 'GET', '/v1/images?property.release=trixie');
+      assert.deepEqual(byProperty.json.images.map((i: { fingerprint: string }) => i.fingerprint), [v2.fingerprint]);
+      assert.equal((await http(server.url, 'GET', '/v1/images?color=red')).status, 400);
+    });
+
+    it('an alias to a private image is hidden from anonymous callers', async () => {
+      assert.equal((await http(server.url, 'PUT', '/v1/aliases/secret', { token: push, body: { target: secret.fingerprint }, headers: { 'if-none-match': '*' } })).status, 201);
+      assert.equal((await http(server.url, 'GET', '/v1/aliases/secret')).status, 404);
+      assert.equal((await http(server.url, 'GET', '/v1/aliases/secret', { token: read })).status, 200);
+      const names = (await http(server.url, 'GET', '/v1/aliases')).json.aliases.map((a: { name: string }) => a.name);
+      assert.ok(names.includes('debian/12') && !names.includes('secret'));
+    });
+
+    it('the change feed long-polls: it wakes when an alias moves', async () => {
+      const start = (await http(server.url, 'GET', '/v1/changes')).json.seq;
+      const waiting = http(server.url, 'GET', `/v1/changes?since=${start}&wait=20`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const current = (await http(server.url, 'GET', '/v1/aliases/debian/12')).json;
+      const target = current.target === v1.fingerprint ? v2.fingerprint : v1.fingerprint;
+      await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target }, headers: { 'if-match': `"${current.version}"` } });
+      const woke = await waiting;
+      assert.equal(woke.status, 200);
+      assert.deepEqual(
+        woke.json.changes.map((c: { alias: string; target: string; version: number }) => [c.alias, c.target, c.version]),
+        [['debian/12', target, current.version + 1]],
+      );
+      assert.ok(woke.json.seq > start);
+      const idle = await http(server.url, 'GET', `/v1/changes?since=${woke.json.seq}&wait=0`);
+      assert.deepEqual(idle.json, { seq: woke.json.seq, changes: [] });
+      assert.equal((await http(server.url, 'GET', '/v1/changes?since=-1')).status, 400);
+    });
+
+    it('images in use cannot be deleted; deleting needs admin', async () => {
+      assert.equal((await http(server.url, 'DELETE', `/v1/images/${secret.fingerprint}`, { token: push })).status, 403);
+      const inUse = await http(server.url, 'DELETE', `/v1/images/${secret.fingerprint}`, { token: admin });
+      assert.equal(inUse.status, 409);
+      assert.equal(inUse.json.error.code, 'IMAGE_IN_USE');
+      assert.equal((await http(server.url, 'DELETE', '/v1/aliases/secret', { token: push })).status, 204);
+      assert.equal((await http(server.url, 'DELETE', `/v1/images/${secret.fingerprint}`, { token: admin })).status, 204);
+      assert.equal((await http(server.url, 'GET', `/v1/images/${secret.fingerprint}`, { token: read })).status, 404);
+    });
+  });
+});
