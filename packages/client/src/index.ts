@@ -1,0 +1,19 @@
+export { ChunkServerClient, MAX_MISSING_IDS, MAX_WAIT_SECONDS } from './chunk-server-client.js';
+export { MAX_FETCH_IDS } from './chunk-batch-fetch.js';
+export { RetryPolicy, RETRYABLE_STATUSES, MAX_RETRY_AFTER_MS, parseRetryAfter, sleep, type RetryPolicyOptions } from './retry-policy.js';
+export { ByteCounter } from './byte-counter.js';
+export { aliasPath, assertAliasName } from './alias-name.js';
+export type {
+  AliasExpectation,
+  AliasHistoryEntry,
+  AliasInfo,
+  CallOptions,
+  Change,
+  ChangesResult,
+  ChunkServerClientOptions,
+  FetchChunksResult,
+  GcReport,
+  ImageFilter,
+  ImageSummary,
+  OnChunk,
+} from './types.js';

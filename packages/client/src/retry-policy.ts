@@ -1,0 +1,92 @@
+import { InvalidInputError } from '@lxchunk/errors';
+
+/** HTTP statuses worth retrying: overload (429, 503) and a gateway that lost the server (502, 504). */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** A server's Retry-After is honoured up to this; beyond it we would rather fail and let the caller decide. */
+export const MAX_RETRY_AFTER_MS = 30_000;
+
+export interface RetryPolicyOptions {
+  /** Retries after the first attempt. Default 4. */
+  readonly retries?: number;
+  /** Delay before the first retry, doubled for each further one. Default 200 ms. */
+  readonly baseMs?: number;
+  /** Cap of the exponential part. Default 10 s. */
+  readonly maxMs?: number;
+  /** Source of jitter, in [0, 1). Default Math.random. */
+  readonly random?: () => number;
+}
+
+/**
+ * Exponential backoff with jitter: retry n (1-based) waits a uniformly random time in
+ * [d/2, d) with d = min(maxMs, baseMs * 2^(n-1)); the half that is kept fixed stops a herd of
+ * clients from retrying at once while still backing off. A Retry-After from the server raises
+ * the wait to what it asked (capped at MAX_RETRY_AFTER_MS).
+ */
+export class RetryPolicy {
+  readonly retries: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+  private readonly random: () => number;
+
+  constructor(options: RetryPolicyOptions = {}) {
+    this.retries = options.retries ?? 4;
+    this.baseMs = options.baseMs ?? 200;
+    this.maxMs = options.maxMs ?? 10_000;
+    this.random = options.random ?? Math.random;
+    if (!Number.isSafeInteger(this.retries) || this.retries < 0) {
+      throw new InvalidInputError(`retries must be a non-negative integer, got ${String(options.retries)}`);
+    }
+    if (!Number.isFinite(this.baseMs) || this.baseMs < 0) {
+      throw new InvalidInputError(`retryBaseMs must be a non-negative number, got ${String(options.baseMs)}`);
+    }
+    if (!Number.isFinite(this.maxMs) || this.maxMs < 0) {
+      throw new InvalidInputError(`maximum retry delay must be a non-negative number, got ${String(options.maxMs)}`);
+    }
+  }
+
+  /** How long to wait before retry number `retry` (1 for the first retry). */
+  delayMs(retry: number, retryAfterMs?: number): number {
+    const ceiling = Math.min(this.maxMs, this.baseMs * 2 ** Math.max(0, retry - 1));
+    const delay = ceiling / 2 + (this.random() * ceiling) / 2;
+    if (retryAfterMs === undefined) return delay;
+    return Math.max(delay, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+  }
+
+  /** Waits before retry number `retry`; rejects with the signal's reason as soon as it aborts. */
+  wait(retry: number, signal?: AbortSignal, retryAfterMs?: number): Promise<void> {
+    return sleep(this.delayMs(retry, retryAfterMs), signal);
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
