@@ -21,3 +21,8 @@ export function duration(value: string): number {
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit * 1000;
 }
+
+/** For options given several times (`--seed a --seed b`): collects them in order. */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

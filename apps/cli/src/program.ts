@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
+import { estimateCommand } from './commands/estimate.js';
 import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
+import { pullCommand } from './commands/pull.js';
+import { pushCommand } from './commands/push.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 
@@ -12,7 +15,10 @@ export function createProgram(context: CommandContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(serveCommand(context));
+  program.addCommand(pushCommand(context));
+  program.addCommand(pullCommand(context));
   program.addCommand(inspectCommand(context));
+  program.addCommand(estimateCommand(context));
   program.addCommand(gcCommand(context));
   program.addCommand(tokenCommand(context));
   const override = (command: Command): void => {

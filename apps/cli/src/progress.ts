@@ -35,3 +35,23 @@ export function byteProgress(label: string, total: number, stream: NodeJS.WriteS
     stop: () => bar.stop(),
   };
 }
+
+/** One bar per phase of a long operation (scan, upload, fetch, assemble), each replacing the last. */
+export function phaseProgress(stream: NodeJS.WriteStream = process.stderr): {
+  listener: (event: { phase: string; done: number; total: number }) => void;
+  stop(): void;
+} {
+  let phase: string | undefined;
+  let bar: Progress | undefined;
+  return {
+    listener: (event) => {
+      if (event.phase !== phase) {
+        bar?.stop();
+        phase = event.phase;
+        bar = byteProgress(event.phase.padEnd(8), event.total, stream);
+      }
+      bar?.update(event.done);
+    },
+    stop: () => bar?.stop(),
+  };
+}

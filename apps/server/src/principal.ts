@@ -10,8 +10,10 @@ export interface Principal {
 
 export const ANONYMOUS: Principal = Object.freeze({ name: undefined, scopes: new Set<Scope>() });
 
+/** admin implies every scope; push implies read, since a pusher must see the aliases it moves. */
 export function hasScope(principal: Principal, scope: Scope): boolean {
-  return principal.scopes.has('admin') || principal.scopes.has(scope);
+  const { scopes } = principal;
+  return scopes.has('admin') || scopes.has(scope) || (scope === 'read' && scopes.has('push'));
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {

@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import prettyBytes from 'pretty-bytes';
+import { estimateTransfer } from '@lxchunk/sync';
+import type { CommandContext } from '../command-context.js';
+import { repeatable } from '../options.js';
+import { phaseProgress } from '../progress.js';
+
+export function estimateCommand(context: CommandContext): Command {
+  return new Command('estimate')
+    .description('offline: what pulling NEW would fetch for a host that has the --seed files, in pull bytesFetched units')
+    .argument('<new>', 'the file a host would pull, e.g. the new rootfs')
+    .requiredOption('--seed <file>', 'a file the host already has, e.g. the previous rootfs (repeatable)', repeatable, [])
+    .option('--json', 'print {bytesTotal, bytesFetched, bytesReused, chunksTotal, chunksFetched, ...}')
+    .action(async (target: string, options: { seed: string[]; json?: boolean }) => {
+      const progress = phaseProgress(context.stderr);
+      try {
+        const result = await estimateTransfer({ target, seeds: options.seed, onProgress: progress.listener, signal: context.signal });
+        progress.stop();
+        if (options.json) {
+          context.printJson(result);
+          return;
+        }
+        const share = result.bytesTotal > 0 ? ((100 * result.bytesFetched) / result.bytesTotal).toFixed(1) : '0';
+        context.print(`a pull would fetch ${prettyBytes(result.bytesFetched)} of ${prettyBytes(result.bytesTotal)} (${share}%)`);
+        context.print(`${result.chunksFetched} of ${result.chunksTotal} chunks are new; index and manifest ${prettyBytes(result.indexBytes)}`);
+      } finally {
+        progress.stop();
+      }
+    });
+}

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import prettyBytes from 'pretty-bytes';
+import { FsChunkStore } from '@lxchunk/store';
+import { pullImage } from '@lxchunk/sync';
+import type { CommandContext } from '../command-context.js';
+import { repeatable } from '../options.js';
+import { phaseProgress } from '../progress.js';
+import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
+
+interface PullOptions extends ServerOptions {
+  out: string;
+  seed: string[];
+  cache?: string;
+  json?: boolean;
+}
+
+export function pullCommand(context: CommandContext): Command {
+  return withServerOptions(
+    new Command('pull')
+      .description('pull an image by alias or fingerprint, fetching only chunks no local seed or cache has; writes <fp> and <fp>.rootfs')
+      .argument('<ref>', 'an alias or an image fingerprint'),
+  )
+    .requiredOption('--out <dir>', 'directory for the image files')
+    .option('--seed <file>', 'a local file that may share chunks, e.g. the previous rootfs (repeatable)', repeatable, [])
+    .option('--cache <dir>', 'chunk cache kept across pulls (searched first, filled with what is fetched)')
+    .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
+    .action(async (ref: string, options: PullOptions) => {
+      const client = clientFrom(options);
+      const progress = phaseProgress(context.stderr);
+      try {
+        const cache = options.cache ? await FsChunkStore.open({ dir: options.cache, fsync: false }) : undefined;
+        const { manifest: _manifest, ...result } = await pullImage({
+          client,
+          ref,
+          outDir: options.out,
+          seeds: options.seed.map((path) => ({ path })),
+          ...(cache ? { cache } : {}),
+          onProgress: progress.listener,
+          signal: context.signal,
+        });
+        progress.stop();
+        if (options.json) {
+          context.printJson(result);
+          return;
+        }
+        context.print(`pulled ${result.fingerprint} (${result.type}) into ${options.out}`);
+        for (const file of result.files) context.print(`  ${file.role.padEnd(10)} ${file.path} (${prettyBytes(file.size)})`);
+        const saved = result.bytesTotal > 0 ? (100 * (1 - result.bytesFetched / result.bytesTotal)).toFixed(1) : '0';
+        context.print(
+          `fetched ${prettyBytes(result.bytesFetched)} of ${prettyBytes(result.bytesTotal)} (${saved}% saved); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
+        );
+        if (result.corruptLocalChunks > 0) context.print(`warning: ${result.corruptLocalChunks} local chunk copies were corrupt and fetched instead`);
+      } finally {
+        progress.stop();
+        await client.close();
+      }
+    });
+}

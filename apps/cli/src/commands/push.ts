@@ -1,0 +1,55 @@
+import { Command } from 'commander';
+import prettyBytes from 'pretty-bytes';
+import { pushImage } from '@lxchunk/sync';
+import type { CommandContext } from '../command-context.js';
+import { repeatable } from '../options.js';
+import { phaseProgress } from '../progress.js';
+import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
+
+interface PushOptions extends ServerOptions {
+  alias: string[];
+  public?: boolean;
+  json?: boolean;
+}
+
+export function pushCommand(context: CommandContext): Command {
+  return withServerOptions(
+    new Command('push')
+      .description('push a split LXD image (metadata tarball + rootfs): upload only the chunks the server lacks, then move aliases')
+      .argument('<metadata>', 'metadata tarball (tar, .tar.xz, .tar.gz or .tar.zst, with metadata.yaml)')
+      .argument('<rootfs>', 'rootfs: squashfs for a container, qcow2/raw disk for a virtual machine'),
+  )
+    .option('--alias <name>', 'alias to point at the image (repeatable); moved by compare-and-swap', repeatable, [])
+    .option('--public', 'anyone may read the image (default: private, read tokens only)')
+    .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, ...}')
+    .action(async (metadata: string, rootfs: string, options: PushOptions) => {
+      const client = clientFrom(options);
+      const progress = phaseProgress(context.stderr);
+      try {
+        const result = await pushImage({
+          client,
+          metadataPath: metadata,
+          rootfsPath: rootfs,
+          aliases: options.alias,
+          public: Boolean(options.public),
+          onProgress: progress.listener,
+          signal: context.signal,
+        });
+        progress.stop();
+        if (options.json) {
+          context.printJson(result);
+          return;
+        }
+        context.print(`pushed ${result.fingerprint} (${result.type}, ${result.manifestStatus === 'created' ? 'new' : 'already known'})`);
+        context.print(
+          `uploaded ${prettyBytes(result.bytesUploaded)} for a ${prettyBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
+        );
+        for (const alias of result.aliases) {
+          context.print(`alias ${alias.name} -> ${result.fingerprint.slice(0, 12)} (version ${alias.version}${alias.changed ? '' : ', unchanged'})`);
+        }
+      } finally {
+        progress.stop();
+        await client.close();
+      }
+    });
+}

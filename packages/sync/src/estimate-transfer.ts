@@ -1,0 +1,97 @@
+import { stat } from 'node:fs/promises';
+import { DEFAULT_PARAMS, chunkFile, type ChunkParams } from '@lxchunk/chunker';
+import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
+import { MAX_FETCH_IDS } from '@lxchunk/client';
+import { ChunkEncoder } from '@lxchunk/store';
+import type { ProgressListener } from './progress-event.js';
+
+export interface EstimateOptions {
+  /** The file a host would pull (typically a new rootfs). */
+  readonly target: string;
+  /** Files the host already has. */
+  readonly seeds: readonly string[];
+  readonly params?: ChunkParams;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface EstimateResult {
+  readonly bytesTotal: number;
+  /** What a pull would receive: manifest (with the index), batch framing, and the missing chunks as the server would send them. */
+  readonly bytesFetched: number;
+  readonly bytesReused: number;
+  readonly chunksTotal: number;
+  readonly chunksFetched: number;
+  readonly chunksReused: number;
+  readonly indexBytes: number;
+  readonly params: ChunkParams;
+}
+
+/**
+ * Offline: what pulling `target` would cost a host holding `seeds`, in the units of pull's
+ * bytesFetched. Missing chunks are counted as the server would send them (zstd when that saves
+ * at least 3%, the store's rule), plus the manifest carrying the index and the batch framing.
+ */
+export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
+  const params = options.params ?? DEFAULT_PARAMS;
+  const have = new Set<string>();
+  for (const seed of options.seeds) {
+    for (const chunk of (await chunkFile(seed, { params, signal: options.signal })).chunks) have.add(chunk.id);
+  }
+  const encoder = new ChunkEncoder();
+  const counted = new Set<string>();
+  let wireChunkBytes = 0;
+  let fetchedChunks = 0;
+  let reusedBytes = 0;
+  const targetSize = (await stat(options.target)).size;
+  const target = await chunkFile(options.target, {
+    params,
+    signal: options.signal,
+    onProgress: (done) => options.onProgress?.({ phase: 'scan', done, total: targetSize }),
+    onChunk: ({ id, bytes }) => {
+      if (have.has(id)) {
+        reusedBytes += bytes.length;
+        return;
+      }
+      if (counted.has(id)) {
+        reusedBytes += bytes.length; // repeated inside the image: fetched once
+        return;
+      }
+      counted.add(id);
+      fetchedChunks++;
+      wireChunkBytes += FRAME_HEADER_BYTES + encoder.encode(bytes).stored.length;
+    },
+  });
+  const batches = Math.ceil(fetchedChunks / MAX_FETCH_IDS);
+  // Each batch response: 4-byte magic and a trailer frame.
+  const framing = batches * (4 + FRAME_HEADER_BYTES);
+  const indexBytes = manifestBytesFor(target);
+  const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
+  return {
+    bytesTotal: target.size,
+    bytesFetched: indexBytes + framing + wireChunkBytes,
+    bytesReused: reusedBytes,
+    chunksTotal: distinct,
+    chunksFetched: fetchedChunks,
+    chunksReused: distinct - fetchedChunks,
+    indexBytes,
+    params,
+  };
+}
+
+/** The manifest a pull downloads first, with the target as its rootfs and an empty metadata file. */
+function manifestBytesFor(index: ChunkIndex): number {
+  const emptySha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+  return encodeManifest({
+    fingerprint: index.sha256,
+    type: 'container',
+    architecture: 'x86_64',
+    created: '2026-01-01T00:00:00Z',
+    public: false,
+    properties: {},
+    files: [
+      { role: 'metadata', index: { size: 0, sha256: emptySha, params: index.params, chunks: [] } },
+      { role: 'rootfs', index },
+    ],
+  }).length;
+}

@@ -1,0 +1,94 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { chunkId, type ChunkId } from '@lxchunk/chunker';
+import { isLxchunkError } from '@lxchunk/errors';
+import type { ChunkReader } from '@lxchunk/store';
+
+interface Location {
+  readonly file: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Where chunks can be read without the network: chunk stores (a cache, the staging store of an
+ * interrupted pull) and byte ranges of local files (seeds, the files being pushed). Every read is
+ * verified against the id; a range whose bytes no longer match (a corrupt or changed seed) is
+ * dropped and reported as absent, so it can never reach an output file.
+ */
+export class LocalChunks {
+  private readonly stores: ChunkReader[] = [];
+  private readonly paths: string[] = [];
+  private readonly handles = new Map<number, Promise<FileHandle>>();
+  private readonly ranges = new Map<ChunkId, Location[]>();
+  private corrupt = 0;
+
+  addStore(store: ChunkReader): void {
+    this.stores.push(store);
+  }
+
+  /** Registers a file's chunks by their ids, lengths and (implied) offsets. */
+  addFile(path: string, chunks: ReadonlyArray<{ readonly id: ChunkId; readonly length: number }>): void {
+    const file = this.paths.push(path) - 1;
+    let offset = 0;
+    for (const { id, length } of chunks) {
+      const known = this.ranges.get(id);
+      if (known) known.push({ file, offset, length });
+      else this.ranges.set(id, [{ file, offset, length }]);
+      offset += length;
+    }
+  }
+
+  /** Local ranges whose bytes did not match their id when read. */
+  get corruptRanges(): number {
+    return this.corrupt;
+  }
+
+  /** Cheap: no bytes are read. A true answer may still fail verification in `read`. */
+  async mayHave(id: ChunkId): Promise<boolean> {
+    if (this.ranges.has(id)) return true;
+    for (const store of this.stores) if (await store.has(id)) return true;
+    return false;
+  }
+
+  /** The chunk's verified bytes, or undefined when no local source has them intact. */
+  async read(id: ChunkId): Promise<Uint8Array | undefined> {
+    for (const store of this.stores) {
+      try {
+        return await store.get(id);
+      } catch (err) {
+        if (isLxchunkError(err, 'CHUNK_NOT_FOUND')) continue;
+        if (isLxchunkError(err, 'CHUNK_CORRUPT')) {
+          this.corrupt++;
+          continue;
+        }
+        throw err;
+      }
+    }
+    const locations = this.ranges.get(id);
+    while (locations && locations.length > 0) {
+      const location = locations[0]!;
+      const bytes = await this.readRange(location);
+      if (bytes.length === location.length && chunkId(bytes) === id) return bytes;
+      this.corrupt++;
+      locations.shift();
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
+  }
+
+  private async readRange(location: Location): Promise<Uint8Array> {
+    let handle = this.handles.get(location.file);
+    if (!handle) {
+      handle = open(this.paths[location.file]!, 'r');
+      this.handles.set(location.file, handle);
+    }
+    const bytes = Buffer.allocUnsafe(location.length);
+    const { bytesRead } = await (await handle).read(bytes, 0, location.length, location.offset);
+    return bytes.subarray(0, bytesRead);
+  }
+}

@@ -1,0 +1,8 @@
+/** Long work reports progress as phases of bytes; the CLI draws them, the agent logs them. */
+export interface ProgressEvent {
+  readonly phase: 'scan' | 'upload' | 'fetch' | 'assemble';
+  readonly done: number;
+  readonly total: number;
+}
+
+export type ProgressListener = (event: ProgressEvent) => void;

@@ -1,0 +1,162 @@
+import { stat } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import { DEFAULT_PARAMS, Sha256Worker, chunkFile, type ChunkParams } from '@lxchunk/chunker';
+import type { AliasInfo, ChunkServerClient } from '@lxchunk/client';
+import { InvalidInputError, isLxchunkError } from '@lxchunk/errors';
+import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
+import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
+import { LocalChunks } from './local-chunks.js';
+import type { ProgressListener } from './progress-event.js';
+
+export interface PushOptions {
+  readonly client: ChunkServerClient;
+  readonly metadataPath: string;
+  readonly rootfsPath: string;
+  readonly aliases?: readonly string[];
+  readonly public?: boolean;
+  readonly params?: ChunkParams;
+  /** Chunk uploads in flight at once. */
+  readonly concurrency?: number;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface AliasMove {
+  readonly name: string;
+  readonly version: number;
+  /** The fingerprint it pointed at before, if any. */
+  readonly previous: string | null;
+  readonly changed: boolean;
+}
+
+export interface PushResult {
+  readonly fingerprint: string;
+  readonly type: ImageManifest['type'];
+  readonly manifestStatus: 'created' | 'exists';
+  /** Sum of the image's file sizes. */
+  readonly bytesTotal: number;
+  /** Every request body byte sent: chunks, the missing-check, the manifest, alias moves. */
+  readonly bytesUploaded: number;
+  readonly chunksTotal: number;
+  readonly chunksUploaded: number;
+  readonly aliases: readonly AliasMove[];
+}
+
+/**
+ * Pushes one split LXD image: chunks both files in one pass each (LXD's fingerprint, sha256 of
+ * metadata ‖ rootfs, computed on the way), asks the server which chunks it lacks, uploads only
+ * those, commits the manifest, then moves each alias by compare-and-swap. Running it again
+ * uploads nothing; an interrupted push, run again, uploads only what is still missing.
+ */
+export async function pushImage(options: PushOptions): Promise<PushResult> {
+  const { client, signal } = options;
+  const aliases = (options.aliases ?? []).map(validateAliasName);
+  const sentBefore = client.bytesSent;
+  const [metadata, kind] = await Promise.all([readImageMetadata(options.metadataPath), detectRootfsKind(options.rootfsPath)]);
+  if (metadata.hasRootfs) {
+    throw new InvalidInputError(`${options.metadataPath} is a unified image (it holds rootfs/); push takes a split image: metadata tarball + rootfs`);
+  }
+
+  const params = options.params ?? DEFAULT_PARAMS;
+  const sha256 = new Sha256Worker();
+  let manifest: ImageManifest;
+  try {
+    const fingerprintHash = sha256.create();
+    let scanned = 0;
+    const scanTotal = (await stat(options.metadataPath)).size + (await stat(options.rootfsPath)).size;
+    const scan = async (path: string) => {
+      const base = scanned;
+      const result = await chunkFile(path, {
+        params,
+        sha256,
+        alsoHash: [fingerprintHash],
+        signal,
+        onProgress: (done) => options.onProgress?.({ phase: 'scan', done: base + done, total: scanTotal }),
+      });
+      scanned += result.size;
+      return result;
+    };
+    const metadataIndex = await scan(options.metadataPath);
+    const rootfsIndex = await scan(options.rootfsPath);
+    manifest = {
+      fingerprint: await sha256.digest(fingerprintHash),
+      type: imageTypeFor(kind),
+      architecture: metadata.architecture,
+      created: toIsoUtc(metadata.creationDate),
+      public: options.public ?? false,
+      properties: metadata.properties,
+      files: [
+        { role: 'metadata', index: metadataIndex },
+        { role: fileRoleFor(kind), index: rootfsIndex },
+      ],
+    };
+  } finally {
+    await sha256.close();
+  }
+  const manifestBytes = encodeManifest(manifest);
+
+  const local = new LocalChunks();
+  local.addFile(options.metadataPath, manifest.files[0]!.index.chunks);
+  local.addFile(options.rootfsPath, manifest.files[1]!.index.chunks);
+  const lengths = new Map<string, number>();
+  for (const file of manifest.files) for (const chunk of file.index.chunks) lengths.set(chunk.id, chunk.length);
+
+  let chunksUploaded = 0;
+  try {
+    const upload = async (ids: readonly string[]) => {
+      const total = ids.reduce((sum, id) => sum + lengths.get(id)!, 0);
+      let done = 0;
+      const limit = pLimit(options.concurrency ?? 8);
+      await Promise.all(
+        ids.map((id) =>
+          limit(async () => {
+            signal?.throwIfAborted();
+            const bytes = await local.read(id);
+            // The id came from these very bytes moments ago: a mismatch means the file changed under us.
+            if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
+            await client.putChunk(id, bytes, { signal });
+            chunksUploaded++;
+            done += bytes.length;
+            options.onProgress?.({ phase: 'upload', done, total });
+          }),
+        ),
+      );
+    };
+    await upload(await client.missingChunks([...lengths.keys()], { signal }));
+    let manifestStatus: 'created' | 'exists';
+    try {
+      manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
+    } catch (err) {
+      // A server-side GC may have collected a chunk it told us it had; upload those and commit again.
+      if (!isLxchunkError(err, 'CHUNKS_MISSING')) throw err;
+      await upload(await client.missingChunks([...lengths.keys()], { signal }));
+      manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
+    }
+    const moves: AliasMove[] = [];
+    for (const name of aliases) moves.push(await moveAlias(client, name, manifest.fingerprint, signal));
+    return {
+      fingerprint: manifest.fingerprint,
+      type: manifest.type,
+      manifestStatus,
+      bytesTotal: manifest.files.reduce((sum, file) => sum + file.index.size, 0),
+      bytesUploaded: client.bytesSent - sentBefore,
+      chunksTotal: lengths.size,
+      chunksUploaded,
+      aliases: moves,
+    };
+  } finally {
+    await local.close();
+  }
+}
+
+/**
+ * Points `name` at `target` with compare-and-swap from the version just read: if another push
+ * moves it in between, this fails with PRECONDITION_FAILED rather than silently overwriting.
+ */
+async function moveAlias(client: ChunkServerClient, name: string, target: string, signal: AbortSignal | undefined): Promise<AliasMove> {
+  const current: AliasInfo | undefined = await client.getAlias(name, { signal });
+  if (current?.target === target) return { name, version: current.version, previous: target, changed: false };
+  const updated = await client.setAlias(name, target, current ? { version: current.version } : { absent: true }, undefined, { signal });
+  return { name, version: updated.version, previous: current?.target ?? null, changed: true };
+}
+
