@@ -11,6 +11,7 @@ export const EXIT = {
   unavailable: 6,
   auth: 7,
   conflict: 8,
+  lxd: 9,
 } as const;
 
 const BY_CODE: Record<ErrorCode, number> = {
@@ -39,6 +40,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   UNAVAILABLE: EXIT.unavailable,
   PROTOCOL_ERROR: EXIT.unavailable,
   INTERNAL: EXIT.internal,
+  LXD_UNAVAILABLE: EXIT.lxd,
+  LXD_ERROR: EXIT.lxd,
 };
 
 /** Node's own errors (ENOENT, EACCES, ENOSPC…) keep their code; anything else is a bug. */

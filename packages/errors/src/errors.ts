@@ -176,3 +176,17 @@ export class InternalError extends LxchunkError {
     super('INTERNAL', message, options);
   }
 }
+
+/** No LXD daemon answers on any known socket (not installed, not running, or no permission). */
+export class LxdUnavailableError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LXD_UNAVAILABLE', message, options);
+  }
+}
+
+/** LXD answered with an error; `details` carries its status code and message. */
+export class LxdError extends LxchunkError {
+  constructor(message: string, details: { status: number; lxdCode?: number; operation?: string }, options?: { cause?: unknown }) {
+    super('LXD_ERROR', message, { ...options, details });
+  }
+}

@@ -28,6 +28,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   UNAVAILABLE: 503,
   PROTOCOL_ERROR: 502,
   INTERNAL: 500,
+  LXD_UNAVAILABLE: 503,
+  LXD_ERROR: 502,
 });
 
 export interface ErrorBody {

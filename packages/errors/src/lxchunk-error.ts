@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'UNAVAILABLE',
   'PROTOCOL_ERROR',
   'INTERNAL',
+  'LXD_UNAVAILABLE',
+  'LXD_ERROR',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
