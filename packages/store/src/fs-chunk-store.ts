@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat as fsStat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,6 +93,25 @@ export class FsChunkStore implements ChunkStore {
       const path = this.pathOf(id, encoding);
       const info = await io(`checking chunk ${id}`, () => fsStat(path).catch(ifMissing(undefined)));
       if (info !== undefined) return { path, encoding, storedSize: info.size };
+    }
+    return undefined;
+  }
+
+  /**
+   * The stored bytes of `id` and their encoding, read synchronously, unverified (the caller
+   * decodes and verifies). For a server's hot path: a page-cached chunk file reads in ~20 µs,
+   * while each async fs call costs a thread-pool round trip (60-80 µs on small VMs), and an async
+   * readFile makes four of them.
+   */
+  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined {
+    assertHex64(id);
+    for (const encoding of ENCODINGS) {
+      try {
+        return { encoding, stored: readFileSync(this.pathOf(id, encoding)) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new IoError(`reading chunk ${id}: ${(err as Error).message}`, { cause: err });
+      }
     }
     return undefined;
   }
