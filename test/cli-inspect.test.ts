@@ -114,6 +114,13 @@ describe('chunk inspect (real process, real squashfs made by mksquashfs)', () =>
       const help = await runChunk([command, '--help']);
       assert.equal(help.code, 0, `${command} --help`);
       assert.match(help.stdout, new RegExp(`Usage: chunk ${command}`));
+      const subcommands = [...(help.stdout.split('Commands:')[1] ?? '').matchAll(/^ {2}(\w+)(?: \[options\])?\s/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+      for (const sub of subcommands) {
+        const subHelp = await runChunk([command, sub, '--help']);
+        assert.equal(subHelp.code, 0, `${command} ${sub} --help`);
+        assert.match(subHelp.stdout, new RegExp(`Usage: chunk ${command} ${sub}`));
+      }
     }
+    assert.ok(commands.includes('agent') && commands.includes('push') && commands.includes('pull'));
   });
 });

@@ -5,6 +5,8 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   print(text: string): void;
   printJson(value: unknown): void;
+  /** A command that printed its own report of a partial failure sets the process exit code here. */
+  exitCode: number;
 }
 
 export function processContext(signal: AbortSignal): CommandContext {
@@ -14,5 +16,6 @@ export function processContext(signal: AbortSignal): CommandContext {
     signal,
     print: (text) => process.stdout.write(`${text}\n`),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
+    exitCode: 0,
   };
 }

@@ -44,6 +44,11 @@ const BY_CODE: Record<ErrorCode, number> = {
   LXD_ERROR: EXIT.lxd,
 };
 
+/** The exit code for an error code reported in a result rather than thrown. */
+export function exitCodeFor(code: string): number {
+  return (BY_CODE as Record<string, number>)[code] ?? EXIT.internal;
+}
+
 /** Node's own errors (ENOENT, EACCES, ENOSPC…) keep their code; anything else is a bug. */
 export function describeFailure(err: unknown): { code: string; message: string; exitCode: number } {
   if (isLxchunkError(err)) return { code: err.code, message: err.message, exitCode: BY_CODE[err.code] };

@@ -11,9 +11,10 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const wantsJson = argv.includes('--json');
+  const context = processContext(aborter.signal);
   try {
-    await createProgram(processContext(aborter.signal)).parseAsync(argv);
-    return EXIT.ok;
+    await createProgram(context).parseAsync(argv);
+    return context.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; usage mistakes were already explained by commander.

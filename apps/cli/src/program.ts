@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
+import { agentCommand } from './commands/agent.js';
 import { estimateCommand } from './commands/estimate.js';
 import { gcCommand } from './commands/gc.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -13,12 +14,14 @@ export function createProgram(context: CommandContext): Command {
     .description('lxchunk: ship LXD images to fleets as content-defined chunks; only new chunks cross the wire')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
     .exitOverride();
   program.addCommand(serveCommand(context));
   program.addCommand(pushCommand(context));
   program.addCommand(pullCommand(context));
   program.addCommand(inspectCommand(context));
   program.addCommand(estimateCommand(context));
+  program.addCommand(agentCommand(context));
   program.addCommand(gcCommand(context));
   program.addCommand(tokenCommand(context));
   const override = (command: Command): void => {

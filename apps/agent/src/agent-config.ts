@@ -1,0 +1,28 @@
+/** Everything an agent needs; built by loadAgentConfig from a file, the environment and flags. */
+export interface AgentConfig {
+  readonly serverUrl: string;
+  readonly token: string | undefined;
+  /** Server aliases to mirror into LXD under the same names. */
+  readonly follow: readonly string[];
+  /** Working directory: staged pulls (resumable), seed indexes, status. */
+  readonly cacheDir: string;
+  readonly lxdSocket: string | undefined;
+  /** Images kept per followed alias among those the agent imported: the current one and the previous (the best seed). */
+  readonly keepImages: number;
+  /** Full resync period, the fallback when the change feed is silent or down. */
+  readonly pollIntervalMs: number;
+  /** Long-poll wait on the change feed. */
+  readonly waitSeconds: number;
+  readonly log: (entry: Record<string, unknown>) => void;
+}
+
+export const AGENT_DEFAULTS = Object.freeze({
+  cacheDir: '/var/cache/lxchunk',
+  keepImages: 2,
+  pollIntervalMs: 5 * 60 * 1000,
+  waitSeconds: 60,
+});
+
+/** LXD image properties that mark an image as imported by lxchunk, and for which alias. */
+export const MANAGED_PROPERTY = 'lxchunk.alias';
+export const SOURCE_PROPERTY = 'lxchunk.server';

@@ -1,0 +1,140 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChunkServerClient } from '@lxchunk/client';
+import { AliasNotFoundError } from '@lxchunk/errors';
+import type { ImageManifest } from '@lxchunk/format';
+import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
+import { pullImage, type Seed } from '@lxchunk/sync';
+import { MANAGED_PROPERTY, SOURCE_PROPERTY } from './agent-config.js';
+import type { SeedIndexes } from './seed-indexes.js';
+
+export type SyncAction = 'unchanged' | 'alias-updated' | 'imported';
+
+export interface SyncResult {
+  readonly alias: string;
+  readonly fingerprint: string;
+  readonly action: SyncAction;
+  readonly bytesFetched: number;
+  readonly bytesReused: number;
+  /** Images removed by retention after this sync. */
+  readonly pruned: readonly string[];
+}
+
+export interface AliasSyncContext {
+  readonly client: ChunkServerClient;
+  readonly lxd: LxdClient;
+  readonly serverUrl: string;
+  readonly workDir: string;
+  readonly seedIndexes: SeedIndexes;
+  readonly keepImages: number;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Seeds chunked per sync at most: the same alias's earlier images first, then the newest others. */
+const MAX_SEEDS = 3;
+
+/**
+ * Brings one LXD alias in line with the server's alias of the same name. If LXD already has the
+ * image, only the alias moves. Otherwise the image is pulled (seeded by the images LXD holds),
+ * imported with its fingerprint checked by LXD itself, and only then is the alias pointed at it,
+ * so an alias never names a missing image. Each step is idempotent: killed anywhere, the next
+ * run finishes the job (the pull resumes from its staged chunks).
+ */
+export async function syncAlias(context: AliasSyncContext, alias: string): Promise<SyncResult> {
+  const { client, lxd, signal } = context;
+  const remote = await client.getAlias(alias, { signal });
+  if (!remote) throw new AliasNotFoundError(alias);
+  const fingerprint = remote.target;
+  const local = await lxd.getAlias(alias);
+  let action: SyncAction = 'unchanged';
+  let bytesFetched = 0;
+  let bytesReused = 0;
+
+  if (!(await lxd.getImage(fingerprint))) {
+    const pulled = await pullIntoLxd(context, alias, fingerprint);
+    bytesFetched = pulled.bytesFetched;
+    bytesReused = pulled.bytesReused;
+    action = 'imported';
+  }
+  if (local?.target !== fingerprint) {
+    await lxd.setAlias(alias, fingerprint, `lxchunk: ${alias}`);
+    if (action === 'unchanged') action = 'alias-updated';
+  }
+  const pruned = await pruneImported(context, alias, fingerprint);
+  return { alias, fingerprint, action, bytesFetched, bytesReused, pruned };
+}
+
+async function pullIntoLxd(context: AliasSyncContext, alias: string, fingerprint: string): Promise<{ bytesFetched: number; bytesReused: number }> {
+  const { client, lxd, signal } = context;
+  const { manifest } = await client.getManifest(fingerprint, { signal });
+  const exportDir = join(context.workDir, 'exports');
+  const seeds = await seedsFor(context, alias, manifest, exportDir);
+  const outDir = join(context.workDir, 'pulls');
+  await mkdir(outDir, { recursive: true });
+  try {
+    const result = await pullImage({ client, ref: fingerprint, outDir, seeds, ...(signal ? { signal } : {}) });
+    const [metadata, rootfs] = result.files;
+    await lxd.importImage({
+      metadataPath: metadata!.path,
+      rootfsPath: rootfs!.path,
+      type: manifest.type,
+      fingerprint,
+      public: false,
+      properties: { ...manifest.properties, [MANAGED_PROPERTY]: alias, [SOURCE_PROPERTY]: context.serverUrl },
+      ...(signal ? { signal } : {}),
+    });
+    context.log({ level: 'info', msg: 'imported image', alias, fingerprint, bytesFetched: result.bytesFetched, bytesReused: result.bytesReused, seeds: seeds.length });
+    // LXD has its own copy now; the pulled files were only the vehicle.
+    await Promise.all(result.files.map((file) => rm(file.path, { force: true })));
+    return { bytesFetched: result.bytesFetched, bytesReused: result.bytesReused };
+  } finally {
+    await rm(exportDir, { recursive: true, force: true });
+  }
+}
+
+/** The images LXD already holds, as seeds with known indexes: the alias's own previous images first. */
+async function seedsFor(context: AliasSyncContext, alias: string, manifest: ImageManifest, exportDir: string): Promise<Seed[]> {
+  const { lxd, signal } = context;
+  const rootfs = manifest.files.find((file) => file.role !== 'metadata')!;
+  const candidates = (await lxd.listImages())
+    .filter((image) => image.type === manifest.type)
+    .sort((a, b) => rank(b, alias) - rank(a, alias) || b.uploadedAt.localeCompare(a.uploadedAt))
+    .slice(0, MAX_SEEDS);
+  const seeds: Seed[] = [];
+  for (const image of candidates) {
+    let path = await lxd.localRootfsPath(image.fingerprint);
+    if (!path) {
+      // The images directory is not readable from here: LXD's export API still is.
+      await mkdir(exportDir, { recursive: true });
+      path = (await lxd.exportImage(image.fingerprint, await mkdtemp(join(exportDir, 'seed-')))).rootfs;
+    }
+    if (!path) continue;
+    seeds.push({ path, index: await context.seedIndexes.indexOf(image.fingerprint, path, rootfs.index.params, signal) });
+  }
+  return seeds;
+}
+
+function rank(image: LxdImageInfo, alias: string): number {
+  return image.properties[MANAGED_PROPERTY] === alias ? 1 : 0;
+}
+
+/**
+ * Keeps the newest `keepImages` images this agent imported for `alias` (the current one always),
+ * and deletes the older ones unless some LXD alias still names them. Images the agent did not
+ * import (no lxchunk.alias property) are never touched.
+ */
+async function pruneImported(context: AliasSyncContext, alias: string, current: string): Promise<string[]> {
+  const { lxd } = context;
+  const mine = (await lxd.listImages())
+    .filter((image) => image.properties[MANAGED_PROPERTY] === alias)
+    .sort((a, b) => (a.fingerprint === current ? -1 : b.fingerprint === current ? 1 : b.uploadedAt.localeCompare(a.uploadedAt)));
+  const pruned: string[] = [];
+  for (const image of mine.slice(Math.max(1, context.keepImages))) {
+    if (image.fingerprint === current || image.aliases.length > 0) continue;
+    await lxd.deleteImage(image.fingerprint);
+    pruned.push(image.fingerprint);
+    context.log({ level: 'info', msg: 'removed old image', alias, fingerprint: image.fingerprint });
+  }
+  return pruned;
+}

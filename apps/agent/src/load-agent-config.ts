@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { InvalidInputError } from '@lxchunk/errors';
+import { validateAliasName } from '@lxchunk/format';
+import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
+
+/** The config file's shape (e.g. /etc/lxchunk/agent.yaml); every key optional. */
+interface AgentFile {
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  follow?: string[];
+  cacheDir?: string;
+  lxdSocket?: string;
+  keepImages?: number;
+  pollIntervalSeconds?: number;
+  waitSeconds?: number;
+}
+
+const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds']);
+
+/**
+ * Flags win over environment variables (LXCHUNK_SERVER, LXCHUNK_TOKEN, LXCHUNK_FOLLOW as a
+ * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET), which win over the config file.
+ */
+export async function loadAgentConfig(
+  flags: Partial<Omit<AgentFile, 'follow'>> & { follow?: readonly string[]; configFile?: string },
+  env: NodeJS.ProcessEnv,
+  log: AgentConfig['log'],
+): Promise<AgentConfig> {
+  const file = flags.configFile ? await readAgentFile(flags.configFile) : {};
+  const tokenFromFile = file.tokenFile ? (await readFile(file.tokenFile, 'utf8')).trim() : undefined;
+  const follow = flags.follow?.length ? flags.follow : env.LXCHUNK_FOLLOW ? env.LXCHUNK_FOLLOW.split(',').map((s) => s.trim()).filter(Boolean) : (file.follow ?? []);
+  const serverUrl = flags.server ?? env.LXCHUNK_SERVER ?? file.server;
+  if (!serverUrl) throw new InvalidInputError('no server: pass --server, set LXCHUNK_SERVER, or put server: in the config file');
+  if (follow.length === 0) throw new InvalidInputError('nothing to follow: pass --follow ALIAS (repeatable), LXCHUNK_FOLLOW, or follow: in the config file');
+  return {
+    serverUrl,
+    token: flags.token ?? env.LXCHUNK_TOKEN ?? file.token ?? tokenFromFile,
+    follow: follow.map(validateAliasName),
+    cacheDir: flags.cacheDir ?? env.LXCHUNK_CACHE ?? file.cacheDir ?? AGENT_DEFAULTS.cacheDir,
+    lxdSocket: flags.lxdSocket ?? env.LXD_SOCKET ?? file.lxdSocket,
+    keepImages: positive(flags.keepImages ?? file.keepImages ?? AGENT_DEFAULTS.keepImages, 'keepImages'),
+    pollIntervalMs: positive(flags.pollIntervalSeconds ?? file.pollIntervalSeconds ?? AGENT_DEFAULTS.pollIntervalMs / 1000, 'pollIntervalSeconds') * 1000,
+    waitSeconds: positive(flags.waitSeconds ?? file.waitSeconds ?? AGENT_DEFAULTS.waitSeconds, 'waitSeconds'),
+    log,
+  };
+}
+
+async function readAgentFile(path: string): Promise<AgentFile> {
+  let parsed: unknown;
+  try {
+    parsed = parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new InvalidInputError(`cannot read agent config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidInputError(`${path}: expected a mapping of settings`);
+  for (const key of Object.keys(parsed)) {
+    if (!FILE_KEYS.has(key)) throw new InvalidInputError(`${path}: unknown setting ${JSON.stringify(key)} (known: ${[...FILE_KEYS].join(', ')})`);
+  }
+  const file = parsed as AgentFile;
+  if (file.follow !== undefined && (!Array.isArray(file.follow) || file.follow.some((a) => typeof a !== 'string'))) {
+    throw new InvalidInputError(`${path}: follow must be a list of alias names`);
+  }
+  return file;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError(`${name} must be a positive number, got ${value}`);
+  return value;
+}

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chunkFile } from '@lxchunk/chunker';
+import { startLxdDaemon } from '@lxchunk/lxd/test-daemon';
+import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
+import { chunkBin, runChunk } from './helpers/run-chunk.js';
+import { startServer, type ServerProcess } from './helpers/server-process.js';
+
+const run = promisify(execFile);
+
+interface AgentResult {
+  alias: string;
+  fingerprint: string;
+  action: string;
+  bytesFetched: number;
+  bytesReused: number;
+  pruned: string[];
+  error?: { code: string };
+}
+
+interface LxcImage {
+  fingerprint: string;
+  aliases: Array<{ name: string }>;
+  properties: Record<string, string>;
+}
+
+describe('chunk agent with a real LXD daemon and a real server', function () {
+  this.timeout(300_000);
+  let work: string;
+  let server: ServerProcess;
+  let lxd: Awaited<ReturnType<typeof startLxdDaemon>>;
+  let pushEnv: NodeJS.ProcessEnv;
+  let readToken: string;
+  const images: LxdImageFiles[] = [];
+  const alias = 'debian/bookworm';
+
+  const lxcImages = async (): Promise<LxcImage[]> => {
+    const { stdout } = await run('lxc', ['image', 'list', '--format', 'json'], { env: { ...process.env, LXD_DIR: lxd.lxdDir } });
+    return JSON.parse(stdout) as LxcImage[];
+  };
+  const aliasTarget = async (name: string) => (await lxcImages()).find((image) => image.aliases.some((a) => a.name === name))?.fingerprint;
+  const agentArgs = () => ['--server', server.url, '--follow', alias, '--cache', join(work, 'agent-cache'), '--lxd-socket', lxd.socketPath];
+  const agentOnce = async () => {
+    const result = await runChunk(['agent', '--once', '--json', ...agentArgs()], { env: { LXCHUNK_TOKEN: readToken } });
+    return { ...result, results: result.stdout ? (JSON.parse(result.stdout) as { results: AgentResult[] }).results : [] };
+  };
+  const push = async (image: LxdImageFiles) => {
+    const result = await runChunk(['push', '--json', '--alias', alias, image.metadata, image.rootfs], { env: pushEnv });
+    assert.equal(result.code, 0, result.stderr);
+  };
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'lxchunk-agent-'));
+    lxd = await startLxdDaemon();
+    server = await startServer(['--no-fsync']);
+    pushEnv = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push') };
+    readToken = await server.token('read');
+    images.push(await buildLxdImage(join(work, 'v1'), { seed: 11, serial: '1' }));
+    for (let i = 2; i <= 5; i++) images.push(await buildLxdImage(join(work, `v${i}`), { seed: 11, from: images[i - 2], serial: String(i) }));
+  });
+  after(async () => {
+    await server?.destroy();
+    await lxd?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('imports the first image and creates the LXD alias', async () => {
+    await push(images[0]!);
+    const result = await agentOnce();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.results[0]!.action, 'imported');
+    assert.equal(result.results[0]!.fingerprint, images[0]!.fingerprint);
+    assert.equal(await aliasTarget(alias), images[0]!.fingerprint);
+    const imported = (await lxcImages()).find((image) => image.fingerprint === images[0]!.fingerprint)!;
+    assert.equal(imported.properties['lxchunk.alias'], alias);
+    assert.equal(imported.properties.os, 'debian');
+  });
+
+  it('does nothing when nothing moved', async () => {
+    const result = await agentOnce();
+    assert.equal(result.results[0]!.action, 'unchanged');
+    assert.equal(result.results[0]!.bytesFetched, 0);
+  });
+
+  it('imports the next build fetching only the chunks LXD does not already have', async () => {
+    await push(images[1]!);
+    const result = await agentOnce();
+    assert.equal(result.code, 0, result.stderr);
+    const synced = result.results[0]!;
+    assert.equal(synced.action, 'imported');
+    assert.equal(synced.fingerprint, images[1]!.fingerprint);
+    const size = (await readFile(images[1]!.rootfs)).length;
+    assert.ok(synced.bytesFetched < size / 2, `fetched ${synced.bytesFetched} of ${size}`);
+    assert.ok(synced.bytesReused > size / 2, `reused ${synced.bytesReused}`);
+    assert.equal(await aliasTarget(alias), images[1]!.fingerprint);
+    assert.ok((await lxcImages()).some((image) => image.fingerprint === images[0]!.fingerprint), 'the previous image is kept as the next seed');
+  });
+
+  it('removes images it imported beyond the retention, never others', async () => {
+    // An image the agent did not import: imported by hand, no alias.
+    await run('lxc', ['image', 'import', images[4]!.metadata, images[4]!.rootfs], { env: { ...process.env, LXD_DIR: lxd.lxdDir } });
+    await push(images[2]!);
+    const result = await agentOnce();
+    assert.equal(result.results[0]!.action, 'imported');
+    assert.deepEqual(result.results[0]!.pruned, [images[0]!.fingerprint]);
+    const present = new Set((await lxcImages()).map((image) => image.fingerprint));
+    assert.ok(!present.has(images[0]!.fingerprint));
+    assert.ok(present.has(images[1]!.fingerprint) && present.has(images[2]!.fingerprint));
+    assert.ok(present.has(images[4]!.fingerprint), 'a hand-imported image is never touched');
+  });
+
+  it('after a crash between import and alias, only the alias is moved', async () => {
+    await push(images[4]!); // LXD already holds v5 (imported by hand above)
+    const result = await agentOnce();
+    assert.equal(result.results[0]!.action, 'alias-updated');
+    assert.equal(result.results[0]!.bytesFetched, 0);
+    assert.equal(await aliasTarget(alias), images[4]!.fingerprint);
+  });
+
+  it('after a failed pull, nothing is half-imported, and the next run fetches only the rest', async () => {
+    await push(images[3]!);
+    const chunksDir = join(server.dataDir, 'chunks');
+    const v4Only = new Set((await chunkFile(images[3]!.rootfs)).chunks.map((c) => c.id));
+    for (const image of [images[1]!, images[2]!, images[4]!]) for (const c of (await chunkFile(image.rootfs)).chunks) v4Only.delete(c.id);
+    const victim = [...v4Only][0]!;
+    const file = join(chunksDir, victim.slice(0, 4), (await readdir(join(chunksDir, victim.slice(0, 4)))).find((n) => n.startsWith(victim))!);
+    const saved = await readFile(file);
+    await rm(file);
+    const failed = await agentOnce();
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.equal(failed.results[0]!.error!.code, 'CHUNK_NOT_FOUND');
+    assert.ok(!(await lxcImages()).some((image) => image.fingerprint === images[3]!.fingerprint), 'no half-imported image');
+    assert.equal(await aliasTarget(alias), images[4]!.fingerprint, 'the alias still names an existing image');
+    await writeFile(file, saved);
+    const resumed = await agentOnce();
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.results[0]!.action, 'imported');
+    assert.ok(resumed.results[0]!.bytesFetched < 200_000, `resumed pull fetched ${resumed.results[0]!.bytesFetched}`);
+    assert.equal(await aliasTarget(alias), images[3]!.fingerprint);
+    const status = await runChunk(['agent', 'status', '--json', '--cache', join(work, 'agent-cache')]);
+    assert.equal(JSON.parse(status.stdout).aliases[alias].fingerprint, images[3]!.fingerprint);
+  });
+
+  it('as a daemon, follows the change feed and stops cleanly on SIGTERM', async () => {
+    const agent = spawn(chunkBin, ['agent', ...agentArgs(), '--poll-interval', '3600'], { env: { ...process.env, LXCHUNK_TOKEN: readToken }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let logs = '';
+    agent.stderr.setEncoding('utf8').on('data', (text: string) => (logs += text));
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', resolve));
+    try {
+      await waitFor(async () => (await aliasTarget(alias)) === images[3]!.fingerprint);
+      await push(images[2]!); // moving the alias back to an image LXD holds
+      await waitFor(async () => (await aliasTarget(alias)) === images[2]!.fingerprint, () => logs);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, logs);
+    assert.match(logs, /"msg":"agent stopped"/);
+  });
+
+  it('a missing LXD is a clear error: exit 9, LXD_UNAVAILABLE', async () => {
+    const result = await runChunk(['agent', '--once', '--json', '--server', server.url, '--follow', alias, '--cache', join(work, 'c2'), '--lxd-socket', join(work, 'no.socket')], {
+      env: { LXCHUNK_TOKEN: readToken },
+    });
+    assert.equal(result.code, 9, result.stderr);
+    assert.match(result.stdout + result.stderr, /LXD_UNAVAILABLE/);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, describe: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
