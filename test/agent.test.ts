@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chunkFile } from '@lxchunk/chunker';
+import { chunkLikePush } from './helpers/chunk-like-push.js';
 import { startLxdDaemon } from '@lxchunk/lxd/test-daemon';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { chunkBin, runChunk } from './helpers/run-chunk.js';
@@ -124,8 +124,8 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
   it('after a failed pull, nothing is half-imported, and the next run fetches only the rest', async () => {
     await push(images[3]!);
     const chunksDir = join(server.dataDir, 'chunks');
-    const v4Only = new Set((await chunkFile(images[3]!.rootfs)).chunks.map((c) => c.id));
-    for (const image of [images[1]!, images[2]!, images[4]!]) for (const c of (await chunkFile(image.rootfs)).chunks) v4Only.delete(c.id);
+    const v4Only = new Set((await chunkLikePush(images[3]!.rootfs)).chunks.map((c) => c.id));
+    for (const image of [images[1]!, images[2]!, images[4]!]) for (const c of (await chunkLikePush(image.rootfs)).chunks) v4Only.delete(c.id);
     const victim = [...v4Only][0]!;
     const file = join(chunksDir, victim.slice(0, 4), (await readdir(join(chunksDir, victim.slice(0, 4)))).find((n) => n.startsWith(victim))!);
     const saved = await readFile(file);

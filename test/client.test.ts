@@ -39,6 +39,7 @@ function makeFile(chunks: Uint8Array[]): TestFile {
     size: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     params: DEFAULT_PARAMS,
+    method: 'cdc',
     chunks: chunks.map((c) => ({ id: chunkId(c), length: c.length })),
   };
   return { bytes, chunks, index };

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
-import { chunkFile } from '@lxchunk/chunker';
+import { chunkLikePush } from './helpers/chunk-like-push.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
@@ -127,7 +127,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
   it('an interrupted pull, run again, fetches only what it had not fetched', async () => {
     // Interrupt the pull by making one chunk unavailable: everything else gets fetched and staged.
     const chunks = await storedChunkPaths(server.dataDir);
-    const v2Only = (await chunkFile(v2.rootfs)).chunks.map((c) => c.id).filter((id) => chunks.has(id));
+    const v2Only = (await chunkLikePush(v2.rootfs)).chunks.map((c) => c.id).filter((id) => chunks.has(id));
     const victim = v2Only[Math.floor(v2Only.length / 2)]!;
     const saved = await readFile(chunks.get(victim)!);
     await rm(chunks.get(victim)!);
@@ -146,7 +146,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
 
   it('a corrupted chunk on the server is detected and never lands in the output', async () => {
     const chunks = await storedChunkPaths(server.dataDir);
-    const id = (await chunkFile(v1.rootfs)).chunks[5]!.id;
+    const id = (await chunkLikePush(v1.rootfs)).chunks[5]!.id;
     const path = chunks.get(id)!;
     const good = await readFile(path);
     const bad = Buffer.from(good);
@@ -165,7 +165,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
   it('a corrupted chunk in the local cache is detected, fetched again, and the output is still exact', async () => {
     const cache = join(work, 'cache');
     const files = await storedChunkPaths(cache);
-    const id = (await chunkFile(v2.rootfs)).chunks.find((c) => files.has(c.id))!.id;
+    const id = (await chunkLikePush(v2.rootfs)).chunks.find((c) => files.has(c.id))!.id;
     const damaged = Buffer.from(await readFile(files.get(id)!));
     damaged[0] = damaged[0]! ^ 0xff;
     await writeFile(files.get(id)!, damaged);
@@ -178,7 +178,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
 
   it('an interrupted push, run again, uploads only what is still missing', async () => {
     const v3 = await buildLxdImage(join(work, 'v3'), { seed: 7, from: v2, serial: '20261129', change: 40 });
-    const ids = [...new Set([...(await chunkFile(v3.metadata)).chunks, ...(await chunkFile(v3.rootfs)).chunks].map((c) => c.id))];
+    const ids = [...new Set([...(await chunkLikePush(v3.metadata)).chunks, ...(await chunkLikePush(v3.rootfs)).chunks].map((c) => c.id))];
     const client = new ChunkServerClient({ url: server.url, token: pushEnv.LXCHUNK_TOKEN! });
     const missing = await client.missingChunks(ids);
     assert.ok(missing.length > 4);
@@ -186,7 +186,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     const bytesOf = new Map<string, Uint8Array>();
     for (const file of [v3.metadata, v3.rootfs]) {
       const data = await readFile(file);
-      await chunkFile(file, { onChunk: ({ id, offset, bytes }) => bytesOf.set(id, data.subarray(offset, offset + bytes.length)) });
+      await chunkLikePush(file, { onChunk: ({ id, offset, bytes }) => bytesOf.set(id, data.subarray(offset, offset + bytes.length)) });
     }
     const half = missing.slice(0, Math.floor(missing.length / 2));
     for (const id of half) await client.putChunk(id, bytesOf.get(id)!);

@@ -257,7 +257,7 @@ async function makeImageWithChunk(base: ImageFixture, chunk: Uint8Array): Promis
   const { createHash } = await import('node:crypto');
   const { encodeManifest } = await import('@lxchunk/format');
   const id = chunkId(chunk);
-  const metadataIndex = { size: chunk.length, sha256: createHash('sha256').update(chunk).digest('hex'), params: base.manifest.files[0]!.index.params, chunks: [{ id, length: chunk.length }] };
+  const metadataIndex = { size: chunk.length, sha256: createHash('sha256').update(chunk).digest('hex'), params: base.manifest.files[0]!.index.params, method: 'cdc' as const, chunks: [{ id, length: chunk.length }] };
   const fingerprint = createHash('sha256').update(chunk).update(base.rootfs).digest('hex');
   const manifest = { ...base.manifest, fingerprint, files: [{ role: 'metadata' as const, index: metadataIndex }, base.manifest.files[1]!] };
   const chunks = new Map(base.chunks);

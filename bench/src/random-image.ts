@@ -48,12 +48,14 @@ export function randomImage(bytes: number, params: ChunkParams, seed = 1): Rando
     size: metadata.length,
     sha256: createHash('sha256').update(metadataBytes).digest('hex'),
     params,
+    method: 'cdc',
     chunks: [{ id: metadata.id, length: metadata.length }],
   };
   const rootfsIndex: ChunkIndex = {
     size: bytes,
     sha256: rootfsHash.digest('hex'),
     params,
+    method: 'cdc',
     chunks: rootfs.map(({ id, length }) => ({ id, length })),
   };
   const manifest = encodeManifest({

@@ -110,7 +110,8 @@ async function seedsFor(context: AliasSyncContext, alias: string, manifest: Imag
       path = (await lxd.exportImage(image.fingerprint, await mkdtemp(join(exportDir, 'seed-')))).rootfs;
     }
     if (!path) continue;
-    seeds.push({ path, index: await context.seedIndexes.indexOf(image.fingerprint, path, rootfs.index.params, signal) });
+    const index = await context.seedIndexes.indexOf(image.fingerprint, path, rootfs.index, signal);
+    if (index) seeds.push({ path, index });
   }
   return seeds;
 }

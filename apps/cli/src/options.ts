@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import { InvalidInputError } from '@lxchunk/errors';
 
 /** commander argument parsers shared by commands; each throws INVALID_INPUT with the reason. */
@@ -25,4 +26,12 @@ export function duration(value: string): number {
 /** For options given several times (`--seed a --seed b`): collects them in order. */
 export function repeatable(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--chunking`: how to cut a file (see ChunkMethod); absent means the default for the file. */
+export function chunkingOption(): Option {
+  return new Option('--chunking <method>', 'how to cut the file: squashfs (on its block boundaries) or cdc (plain content-defined); default squashfs for a squashfs, else cdc').choices([
+    'squashfs',
+    'cdc',
+  ]);
 }

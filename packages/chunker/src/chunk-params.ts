@@ -1,5 +1,14 @@
 import { InvalidParamsError } from '@lxchunk/errors';
 
+/**
+ * How a file was cut, recorded in its index beside the params: a seed shares chunks with an image
+ * only when it is cut the same way. 'cdc': content-defined chunking over the whole file.
+ * 'squashfs': cuts on the image's block boundaries (SegmentedChunkerCore over its byte map).
+ */
+export type ChunkMethod = 'cdc' | 'squashfs';
+
+export const CHUNK_METHODS: readonly ChunkMethod[] = ['cdc', 'squashfs'];
+
 /** Content-defined chunking parameters, in bytes. Recorded in every index: a seed is only useful if
  * it was chunked with the same parameters as the image it seeds. */
 export interface ChunkParams {

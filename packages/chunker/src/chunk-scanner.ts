@@ -1,6 +1,7 @@
 import { ChunkerCore } from './chunker-core.js';
 import { chunkId, type ChunkId } from './chunk-id.js';
-import { DEFAULT_PARAMS, type ChunkParams } from './chunk-params.js';
+import { DEFAULT_PARAMS, type ChunkMethod, type ChunkParams } from './chunk-params.js';
+import { SegmentedChunkerCore, type SegmentLengths } from './segmented-chunker-core.js';
 import { InlineSha256, type Sha256Handle, type Sha256Sink } from './sha256-sink.js';
 
 export interface ScannedChunk {
@@ -13,7 +14,14 @@ export interface ChunkedFile {
   readonly size: number;
   readonly sha256: string;
   readonly params: ChunkParams;
+  readonly method: ChunkMethod;
   readonly chunks: readonly ScannedChunk[];
+}
+
+/** Cuts on the boundaries of a file's own units (see SegmentedChunkerCore) instead of plain CDC. */
+export interface SegmentedLayout {
+  readonly method: Exclude<ChunkMethod, 'cdc'>;
+  readonly segments: SegmentLengths;
 }
 
 export interface ChunkEvent {
@@ -25,6 +33,8 @@ export interface ChunkEvent {
 
 export interface ScanOptions {
   readonly params?: ChunkParams;
+  /** Absent: plain content-defined chunking. */
+  readonly layout?: SegmentedLayout;
   /** Where sha256 runs; defaults to the calling thread. The caller owns (and closes) it. */
   readonly sha256?: Sha256Sink;
   /** More sha256 states fed the same bytes, e.g. an LXD fingerprint spanning two files. */
@@ -39,7 +49,8 @@ export interface ScanOptions {
  * sha256, which may run on another thread. Write buffers in order, then `finish`.
  */
 export class ChunkScanner {
-  private readonly core: ChunkerCore;
+  private readonly core: ChunkerCore | SegmentedChunkerCore;
+  private readonly method: ChunkMethod;
   private readonly sha256: Sha256Sink;
   private readonly ownsSha256: boolean;
   private readonly fileHash: Sha256Handle;
@@ -48,7 +59,9 @@ export class ChunkScanner {
   private size = 0;
 
   constructor(private readonly options: ScanOptions = {}) {
-    this.core = new ChunkerCore(options.params ?? DEFAULT_PARAMS);
+    const params = options.params ?? DEFAULT_PARAMS;
+    this.core = options.layout ? new SegmentedChunkerCore(params, options.layout.segments) : new ChunkerCore(params);
+    this.method = options.layout?.method ?? 'cdc';
     this.ownsSha256 = options.sha256 === undefined;
     this.sha256 = options.sha256 ?? new InlineSha256();
     this.fileHash = this.sha256.create();
@@ -69,7 +82,7 @@ export class ChunkScanner {
     this.core.finish(this.record);
     const sha256 = await this.sha256.digest(this.fileHash);
     if (this.ownsSha256) await this.sha256.close();
-    return { size: this.size, sha256, params: this.core.params, chunks: this.chunks };
+    return { size: this.size, sha256, params: this.core.params, method: this.method, chunks: this.chunks };
   }
 
   private readonly record = (offset: number, bytes: Uint8Array): void => {

@@ -103,7 +103,7 @@ describe('chunkFile and chunkStream', () => {
     const path = join(dir, 'empty.bin');
     await writeFile(path, new Uint8Array(0));
     const scanned = await chunkFile(path);
-    assert.deepEqual(scanned, { size: 0, sha256: sha256(new Uint8Array(0)), params: DEFAULT_PARAMS, chunks: [] });
+    assert.deepEqual(scanned, { size: 0, sha256: sha256(new Uint8Array(0)), params: DEFAULT_PARAMS, method: 'cdc', chunks: [] });
   });
 
   it('stop when aborted', async () => {

@@ -2,26 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { get_chunks as wholeBufferCuts } from 'fastcdc-wasm';
 import { ChunkerCore, DEFAULT_PARAMS, chunkId, validateParams, type ChunkParams } from '../src/index.js';
+import { cutInPieces, digestCuts, type Cut } from './cuts.js';
 import { seededBytes, seededInts } from './prng.js';
 
-interface Cut {
-  offset: number;
-  length: number;
-  id: string;
-}
-
 function chunkInPieces(data: Uint8Array, params: ChunkParams, pieces: number[], windowBytes?: number): Cut[] {
-  const core = new ChunkerCore(params, windowBytes);
-  const cuts: Cut[] = [];
-  const sink = (offset: number, bytes: Uint8Array) => cuts.push({ offset, length: bytes.length, id: chunkId(bytes) });
-  let pos = 0;
-  for (const piece of pieces) {
-    core.push(data.subarray(pos, pos + piece), sink);
-    pos += piece;
-  }
-  core.push(data.subarray(pos), sink);
-  core.finish(sink);
-  return cuts;
+  return cutInPieces(new ChunkerCore(params, windowBytes), data, pieces);
 }
 
 function reference(data: Uint8Array, params: ChunkParams): Cut[] {
@@ -143,11 +128,6 @@ describe('ChunkerCore', () => {
   });
 });
 
-function digestCuts(cuts: Cut[]): string {
-  const hash = createHash('sha256');
-  for (const cut of cuts) hash.update(`${cut.offset}:${cut.length}:${cut.id}\n`);
-  return hash.digest('hex');
-}
 
 const GOLDEN_SMALL = {
   count: 272,

@@ -1,4 +1,4 @@
-import { isChunkId, validateParams, type ChunkParams } from '@lxchunk/chunker';
+import { CHUNK_METHODS, isChunkId, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { MalformedIndexError } from '@lxchunk/errors';
 import { brief, kind } from './describe-value.js';
 
@@ -16,6 +16,8 @@ export interface ChunkIndex {
   readonly sha256: string;
   /** Recorded because a seed only shares chunks with files cut with the same parameters. */
   readonly params: ChunkParams;
+  /** How the cuts were placed; a seed must be cut the same way to share chunks. */
+  readonly method: ChunkMethod;
   readonly chunks: readonly IndexEntry[];
 }
 
@@ -38,7 +40,7 @@ export interface IndexStats {
  */
 export function validateIndex(index: ChunkIndex): ChunkIndex {
   if (typeof index !== 'object' || index === null) throw new MalformedIndexError(`expected an object, got ${kind(index)}`);
-  const { size, sha256, params, chunks } = index;
+  const { size, sha256, params, method, chunks } = index;
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new MalformedIndexError(`file size must be a non-negative safe integer, got ${brief(size)}`);
   }
@@ -49,6 +51,9 @@ export function validateIndex(index: ChunkIndex): ChunkIndex {
     checkedParams = validateParams(params);
   } catch (cause) {
     throw new MalformedIndexError(`invalid chunker params: ${(cause as Error).message}`, { cause });
+  }
+  if (!CHUNK_METHODS.includes(method)) {
+    throw new MalformedIndexError(`chunk method must be one of ${CHUNK_METHODS.join(', ')}, got ${brief(method)}`);
   }
   if (!Array.isArray(chunks)) throw new MalformedIndexError(`chunks must be an array, got ${kind(chunks)}`);
 
@@ -74,7 +79,7 @@ export function validateIndex(index: ChunkIndex): ChunkIndex {
   if (sum !== size) {
     throw new MalformedIndexError(`chunk lengths add up to ${sum} bytes but the file size is ${size}`);
   }
-  return Object.freeze({ size, sha256, params: checkedParams, chunks: Object.freeze(out) });
+  return Object.freeze({ size, sha256, params: checkedParams, method, chunks: Object.freeze(out) });
 }
 
 /**

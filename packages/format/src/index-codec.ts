@@ -4,7 +4,7 @@
  *   offset  size      field
  *        0     4      magic, ASCII "LXCI"
  *        4     2      u16 version = 1
- *        6     2      u16 flags = 0 (no flag is defined; any set bit is rejected)
+ *        6     2      u16 flags: bit 0 set = method 'squashfs', clear = 'cdc'; any other bit is rejected
  *        8     4      u32 params.min
  *       12     4      u32 params.avg
  *       16     4      u32 params.max
@@ -37,6 +37,10 @@ export const INDEX_TRAILER_BYTES = 32;
 /** The smallest possible encoding: an empty file, no entries. */
 export const INDEX_MIN_BYTES = INDEX_HEADER_BYTES + INDEX_TRAILER_BYTES;
 
+/** Flag bits. A reader rejects bits it does not know: they may change how the index is meant. */
+const FLAG_SQUASHFS_METHOD = 0x0001;
+const KNOWN_FLAGS = FLAG_SQUASHFS_METHOD;
+
 const MAGIC_BYTES = Buffer.from(INDEX_MAGIC, 'ascii');
 const U32_LIMIT = 2 ** 32;
 
@@ -57,7 +61,7 @@ export function encodeIndex(index: ChunkIndex): Uint8Array {
 
   bytes.set(MAGIC_BYTES, 0);
   view.setUint16(4, INDEX_VERSION, true);
-  view.setUint16(6, 0, true);
+  view.setUint16(6, valid.method === 'squashfs' ? FLAG_SQUASHFS_METHOD : 0, true);
   view.setUint32(8, valid.params.min, true);
   view.setUint32(12, valid.params.avg, true);
   view.setUint32(16, valid.params.max, true);
@@ -91,7 +95,9 @@ export function decodeIndex(bytes: Uint8Array): ChunkIndex {
     throw new MalformedIndexError(`truncated: expected at least ${INDEX_MIN_BYTES} bytes, got ${got}`);
   }
   const flags = view.getUint16(6, true);
-  if (flags !== 0) throw new MalformedIndexError(`unknown flags 0x${flags.toString(16).padStart(4, '0')} (none are defined)`);
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw new MalformedIndexError(`unknown flags 0x${(flags & ~KNOWN_FLAGS).toString(16).padStart(4, '0')}`);
+  }
 
   const count = view.getUint32(60, true);
   const expected = encodedIndexLength(count); // < 2^38: exact as a number
@@ -125,6 +131,7 @@ export function decodeIndex(bytes: Uint8Array): ChunkIndex {
     size: Number(size),
     sha256: Buffer.from(bytes.buffer, bytes.byteOffset + 28, 32).toString('hex'),
     params: { min: view.getUint32(8, true), avg: view.getUint32(12, true), max: view.getUint32(16, true) },
+    method: flags & FLAG_SQUASHFS_METHOD ? 'squashfs' : 'cdc',
     chunks,
   });
 }

@@ -21,7 +21,7 @@ describe('validateIndex', () => {
   });
 
   it('accepts an empty file with no chunks', () => {
-    const empty = { size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', params: PARAMS, chunks: [] };
+    const empty = { size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', params: PARAMS, method: 'cdc' as const, chunks: [] };
     assert.deepEqual(validateIndex(empty), empty);
   });
 
@@ -87,7 +87,7 @@ describe('chunkOffsets', () => {
   it('stays exact past 4 GiB', () => {
     const max = 64 * 1024 * 1024;
     const chunks = Array.from({ length: 70 }, () => ({ id: A, length: max }));
-    const offsets = chunkOffsets({ size: 70 * max, sha256: A, params: { min: max, avg: max, max }, chunks });
+    const offsets = chunkOffsets({ size: 70 * max, sha256: A, params: { min: max, avg: max, max }, method: 'squashfs', chunks });
     assert.equal(offsets[69], 69 * max);
     assert.ok(69 * max > 2 ** 32);
   });

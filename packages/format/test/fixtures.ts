@@ -39,7 +39,7 @@ export function randomIndex(rand: () => number, count: number, params: ChunkPara
     chunks.push({ id: randomHex64(rand), length });
     size += length;
   }
-  return { size, sha256: randomHex64(rand), params, chunks };
+  return { size, sha256: randomHex64(rand), params, method: rand() < 0.5 ? 'cdc' : 'squashfs', chunks };
 }
 
 /** The golden index of the tests: small enough to check by hand against the documented layout. */
@@ -47,6 +47,7 @@ export const GOLDEN_INDEX: ChunkIndex = {
   size: 3000,
   sha256: 'cc'.repeat(32),
   params: PARAMS,
+  method: 'cdc',
   chunks: [
     { id: 'aa'.repeat(32), length: 1000 },
     { id: 'bb'.repeat(32), length: 2000 },

@@ -26,6 +26,9 @@ const GOLDEN_HEX = [
   '7ac665a6f3ea1a172c9f4fc09d9abcea7f3a30300b6873228c0621b6f5552059', // sha256 of all the above
 ].join('');
 
+/** The trailer of GOLDEN_HEX with flags 0x0001 (checked with sha256sum). */
+const SQUASHFS_TRAILER = '904699f5d72e730a0b3cbdb62cc42237e783f7dc70a9aa86c7e0027e0d2ca452';
+
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const golden = (): Uint8Array => Buffer.from(GOLDEN_HEX, 'hex');
 
@@ -48,12 +51,12 @@ function assertRoundTrip(index: ChunkIndex): Uint8Array {
 describe('index codec', () => {
   describe('round trips', () => {
     it('an empty file with no chunks', () => {
-      const bytes = assertRoundTrip({ size: 0, sha256: EMPTY_SHA256, params: PARAMS, chunks: [] });
+      const bytes = assertRoundTrip({ size: 0, sha256: EMPTY_SHA256, params: PARAMS, method: 'cdc', chunks: [] });
       assert.equal(bytes.length, 96);
     });
 
     it('a single chunk', () => {
-      assertRoundTrip({ size: 7, sha256: 'ab'.repeat(32), params: PARAMS, chunks: [{ id: 'cd'.repeat(32), length: 7 }] });
+      assertRoundTrip({ size: 7, sha256: 'ab'.repeat(32), params: PARAMS, method: 'cdc', chunks: [{ id: 'cd'.repeat(32), length: 7 }] });
     });
 
     it('many chunks with random ids and lengths', () => {
@@ -64,7 +67,7 @@ describe('index codec', () => {
     it('a file over 4 GiB (both halves of the u64 size)', () => {
       const max = 64 * 1024 * 1024;
       const chunks = Array.from({ length: 70 }, (_, i) => ({ id: i.toString(16).padStart(64, '0'), length: max }));
-      const bytes = assertRoundTrip({ size: 70 * max, sha256: 'ef'.repeat(32), params: { min: max, avg: max, max }, chunks });
+      const bytes = assertRoundTrip({ size: 70 * max, sha256: 'ef'.repeat(32), params: { min: max, avg: max, max }, method: 'squashfs', chunks });
       assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(20, true), BigInt(70 * max));
     });
 
@@ -83,6 +86,13 @@ describe('index codec', () => {
 
     it('decodes the pinned bytes to the golden index', () => {
       assert.deepEqual(decodeIndex(golden()), GOLDEN_INDEX);
+    });
+
+    it("records the 'squashfs' method as flag bit 0 and nothing else", () => {
+      const squashfs = { ...GOLDEN_INDEX, method: 'squashfs' as const };
+      const expected = GOLDEN_HEX.replace(/^(4c584349)(0100)(0000)/, '$1$20100').slice(0, -64) + SQUASHFS_TRAILER;
+      assert.equal(hex(encodeIndex(squashfs)), expected);
+      assert.deepEqual(decodeIndex(Buffer.from(expected, 'hex')), squashfs);
     });
   });
 
@@ -121,7 +131,8 @@ describe('index codec', () => {
     it('unknown flags', () => {
       const bytes = golden();
       bytes[7] = 0x80;
-      assertFails(() => decodeIndex(reseal(bytes)), 'MALFORMED_INDEX', /unknown flags 0x8000/);
+      bytes[6] = 0x03;
+      assertFails(() => decodeIndex(reseal(bytes)), 'MALFORMED_INDEX', /unknown flags 0x8002/);
     });
 
     it('a count of 0xFFFFFFFF, from the byte length alone (nothing allocated per entry)', () => {

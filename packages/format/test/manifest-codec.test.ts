@@ -11,7 +11,7 @@ import {
 } from '../src/index.js';
 import { GOLDEN_INDEX, PARAMS, assertFails, prng, randomHex64, randomIndex } from './fixtures.js';
 
-const METADATA_INDEX: ChunkIndex = { size: 500, sha256: 'dd'.repeat(32), params: PARAMS, chunks: [{ id: 'ee'.repeat(32), length: 500 }] };
+const METADATA_INDEX: ChunkIndex = { size: 500, sha256: 'dd'.repeat(32), params: PARAMS, method: 'cdc', chunks: [{ id: 'ee'.repeat(32), length: 500 }] };
 
 const GOLDEN_MANIFEST: ImageManifest = {
   fingerprint: '0123456789abcdef'.repeat(4),

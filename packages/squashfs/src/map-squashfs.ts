@@ -102,7 +102,32 @@ async function mapImage(image: ImageReader, options: MapOptions): Promise<Squash
     bytesUsed: sb.bytesUsed,
     fileSize: image.size,
   });
+  for (const range of ranges) {
+    if (range.kind === 'inode-table' || range.kind === 'directory-table') {
+      const table = range.kind === 'inode-table' ? inodes : directories;
+      const sizes = await tileMetadataBlocks(table, range.offset, range.offset + range.length);
+      if (sizes) range.metadataBlocks = sizes;
+    }
+  }
   return { superblock: sb, fileSize: image.size, ranges, files, fragments: fragmentList };
+}
+
+/**
+ * The metadata blocks of a table, header by header from its start: their sizes if they end
+ * exactly at `end`, else null (a table with bytes between its blocks is mapped, just not tiled).
+ * The inode and directory tables hold one block per 8 KiB of entries: a few hundred reads at most.
+ */
+async function tileMetadataBlocks(table: MetadataTable, start: number, end: number): Promise<number[] | null> {
+  const sizes: number[] = [];
+  let at = start;
+  while (at < end) {
+    if (at + 2 > end) return null;
+    const size = await table.blockSize(at);
+    if (at + size > end) return null;
+    sizes.push(size);
+    at += size;
+  }
+  return sizes;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface ByteRange {
    * no inode references, which an image normally has none of.
    */
   file?: string;
+  /**
+   * For the inode and directory tables: the on-disk size (header included) of each of their
+   * metadata blocks, in order, adding up to `length`. Absent when the blocks do not tile the range.
+   */
+  metadataBlocks?: number[];
 }
 
 export interface SquashfsBlock {

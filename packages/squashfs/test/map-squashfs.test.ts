@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapSquashfs, type ByteRangeKind, type SquashfsMap } from '../src/index.js';
+import { mapSquashfs, squashfsSegments, type ByteRangeKind, type SquashfsMap } from '../src/index.js';
 import { ctimeUtc, DISTROBUILDER, MKFS_TIME, mksquashfs, unsquashfsList, unsquashfsSuperblock, writeTree, type TreeInfo } from './fixtures.js';
 import { Reassembler } from './reassemble.js';
 
@@ -164,6 +164,21 @@ describe('mapSquashfs on images made by mksquashfs', function () {
         const tables = map.ranges.filter((r) => r.kind.endsWith('table') || r.kind === 'xattr').map((r) => r.kind);
         const order = ['inode-table', 'directory-table', 'fragment-table', 'export-table', 'id-table', 'xattr'];
         assert.deepEqual(tables, order.filter((k) => tables.includes(k as ByteRangeKind)));
+      });
+
+      it('tiles the inode and directory tables into their metadata blocks, and segments the whole file', function () {
+        for (const range of map.ranges.filter((r) => r.kind === 'inode-table' || r.kind === 'directory-table')) {
+          const blocks = range.metadataBlocks;
+          assert.ok(blocks, `the ${range.kind} is not tiled`);
+          assert.equal(blocks.reduce((a, b) => a + b, 0), range.length);
+          assert.ok(blocks.every((size) => size > 2 && size <= 8194));
+          assert.ok(blocks.length >= Math.ceil(range.length / 8194));
+        }
+        const segments = squashfsSegments(map);
+        assert.equal(segments.reduce((a, b) => a + b, 0), map.fileSize);
+        assert.ok(segments.every((length) => length > 0));
+        const blocks = map.ranges.filter((r) => r.kind === 'data' || r.kind === 'fragment').length;
+        assert.ok(segments.length >= blocks + 2);
       });
 
       it('attributes every stored block to a file, and every data range to a block', function () {

@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { DEFAULT_PARAMS, chunkFile, type ChunkParams } from '@lxchunk/chunker';
+import { DEFAULT_PARAMS, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
 import { MAX_FETCH_IDS } from '@lxchunk/client';
 import { ChunkEncoder } from '@lxchunk/store';
+import { detectRootfsKind } from '@lxchunk/image';
+import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
 import type { ProgressListener } from './progress-event.js';
 
 export interface EstimateOptions {
@@ -11,6 +13,8 @@ export interface EstimateOptions {
   /** Files the host already has. */
   readonly seeds: readonly string[];
   readonly params?: ChunkParams;
+  /** How to cut the target and seeds; default 'squashfs' when the target is one, as push does. */
+  readonly method?: ChunkMethod;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -25,6 +29,7 @@ export interface EstimateResult {
   readonly chunksReused: number;
   readonly indexBytes: number;
   readonly params: ChunkParams;
+  readonly method: ChunkMethod;
 }
 
 /**
@@ -34,9 +39,11 @@ export interface EstimateResult {
  */
 export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
   const params = options.params ?? DEFAULT_PARAMS;
+  const method = options.method ?? ((await detectRootfsKind(options.target)) === 'squashfs' ? 'squashfs' : 'cdc');
   const have = new Set<string>();
   for (const seed of options.seeds) {
-    for (const chunk of (await chunkFile(seed, { params, signal: options.signal })).chunks) have.add(chunk.id);
+    const chunked = await chunkSeedFile(seed, { params, method, signal: options.signal });
+    for (const chunk of chunked?.chunks ?? []) have.add(chunk.id);
   }
   const encoder = new ChunkEncoder();
   const counted = new Set<string>();
@@ -44,7 +51,8 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   let fetchedChunks = 0;
   let reusedBytes = 0;
   const targetSize = (await stat(options.target)).size;
-  const target = await chunkFile(options.target, {
+  const target = await chunkImageFile(options.target, {
+    method,
     params,
     signal: options.signal,
     onProgress: (done) => options.onProgress?.({ phase: 'scan', done, total: targetSize }),
@@ -76,11 +84,13 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
     chunksReused: distinct - fetchedChunks,
     indexBytes,
     params,
+    method,
   };
 }
 
 /** The manifest a pull downloads first, with the target as its rootfs and an empty metadata file. */
-function manifestBytesFor(index: ChunkIndex): number {
+function manifestBytesFor({ size, sha256, params, method, chunks }: ChunkIndex): number {
+  const index = { size, sha256, params, method, chunks };
   const emptySha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   return encodeManifest({
     fingerprint: index.sha256,
@@ -90,7 +100,7 @@ function manifestBytesFor(index: ChunkIndex): number {
     public: false,
     properties: {},
     files: [
-      { role: 'metadata', index: { size: 0, sha256: emptySha, params: index.params, chunks: [] } },
+      { role: 'metadata', index: { size: 0, sha256: emptySha, params, method: 'cdc', chunks: [] } },
       { role: 'rootfs', index },
     ],
   }).length;

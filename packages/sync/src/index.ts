@@ -3,3 +3,5 @@ export { pullImage, pulledFileName, type PullOptions, type PullResult, type Pull
 export { estimateTransfer, type EstimateOptions, type EstimateResult } from './estimate-transfer.js';
 export { LocalChunks } from './local-chunks.js';
 export type { ProgressEvent, ProgressListener } from './progress-event.js';
+export { chunkImageFile, chunkSeedFile, defaultChunkMethod, type ChunkedImageFile, type ImageChunkOptions } from './chunk-image-file.js';
+export { squashfsAdvice } from './squashfs-advice.js';

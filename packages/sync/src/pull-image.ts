@@ -1,10 +1,11 @@
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InlineSha256, Sha256Worker, chunkFile, isChunkId, sameParams, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
+import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
 import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
 import { FsChunkStore, type ChunkStore } from '@lxchunk/store';
+import { chunkSeedFile } from './chunk-image-file.js';
 import { LocalChunks } from './local-chunks.js';
 import type { ProgressListener } from './progress-event.js';
 
@@ -189,18 +190,21 @@ async function resolveAlias(client: ChunkServerClient, name: string, signal: Abo
   return alias.target;
 }
 
-/** A seed is chunked with each parameter set the image uses, unless its index is already known. */
+/** A seed is chunked each way (params and method) the image's files were, unless its index is already known. */
 async function addSeed(local: LocalChunks, seed: Seed, manifest: ImageManifest, signal: AbortSignal | undefined): Promise<void> {
   await stat(seed.path); // a missing seed is the caller's mistake: say so rather than ignore it
   if (seed.index) {
     local.addFile(seed.path, seed.index.chunks);
     return;
   }
-  const paramSets: ChunkParams[] = [];
-  for (const file of manifest.files) {
-    if (!paramSets.some((params) => sameParams(params, file.index.params))) paramSets.push(file.index.params);
+  const ways: Array<{ params: ChunkParams; method: ChunkMethod }> = [];
+  for (const { index } of manifest.files) {
+    if (!ways.some((way) => way.method === index.method && sameParams(way.params, index.params))) ways.push({ params: index.params, method: index.method });
   }
-  for (const params of paramSets) local.addFile(seed.path, (await chunkFile(seed.path, { params, signal })).chunks);
+  for (const way of ways) {
+    const chunked = await chunkSeedFile(seed.path, { ...way, signal });
+    if (chunked) local.addFile(seed.path, chunked.chunks);
+  }
 }
 
 /** Makes the renames durable. Some filesystems cannot fsync a directory; the renames stand anyway. */

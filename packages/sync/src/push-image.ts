@@ -1,11 +1,13 @@
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { DEFAULT_PARAMS, Sha256Worker, chunkFile, type ChunkParams } from '@lxchunk/chunker';
+import { DEFAULT_PARAMS, Sha256Worker, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import type { AliasInfo, ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
 import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
+import { chunkImageFile } from './chunk-image-file.js';
 import { LocalChunks } from './local-chunks.js';
+import { squashfsAdvice } from './squashfs-advice.js';
 import type { ProgressListener } from './progress-event.js';
 
 export interface PushOptions {
@@ -15,6 +17,8 @@ export interface PushOptions {
   readonly aliases?: readonly string[];
   readonly public?: boolean;
   readonly params?: ChunkParams;
+  /** How to cut the rootfs; default 'squashfs' for a squashfs rootfs, else 'cdc'. */
+  readonly rootfsMethod?: ChunkMethod;
   /** Chunk uploads in flight at once. */
   readonly concurrency?: number;
   readonly onProgress?: ProgressListener;
@@ -40,6 +44,8 @@ export interface PushResult {
   readonly chunksTotal: number;
   readonly chunksUploaded: number;
   readonly aliases: readonly AliasMove[];
+  /** How the image was built in ways that make its updates dedup badly (see squashfsAdvice). */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -58,15 +64,18 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   }
 
   const params = options.params ?? DEFAULT_PARAMS;
+  const rootfsMethod = options.rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc');
+  const warnings: string[] = [];
   const sha256 = new Sha256Worker();
   let manifest: ImageManifest;
   try {
     const fingerprintHash = sha256.create();
     let scanned = 0;
     const scanTotal = (await stat(options.metadataPath)).size + (await stat(options.rootfsPath)).size;
-    const scan = async (path: string) => {
+    const scan = async (path: string, method: ChunkMethod) => {
       const base = scanned;
-      const result = await chunkFile(path, {
+      const { squashfs, ...result } = await chunkImageFile(path, {
+        method,
         params,
         sha256,
         alsoHash: [fingerprintHash],
@@ -74,10 +83,11 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         onProgress: (done) => options.onProgress?.({ phase: 'scan', done: base + done, total: scanTotal }),
       });
       scanned += result.size;
+      if (squashfs) warnings.push(...squashfsAdvice(squashfs));
       return result;
     };
-    const metadataIndex = await scan(options.metadataPath);
-    const rootfsIndex = await scan(options.rootfsPath);
+    const metadataIndex = await scan(options.metadataPath, 'cdc');
+    const rootfsIndex = await scan(options.rootfsPath, rootfsMethod);
     manifest = {
       fingerprint: await sha256.digest(fingerprintHash),
       type: imageTypeFor(kind),
@@ -143,6 +153,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       chunksTotal: lengths.size,
       chunksUploaded,
       aliases: moves,
+      warnings,
     };
   } finally {
     await local.close();

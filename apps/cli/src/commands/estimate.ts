@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
+import type { ChunkMethod } from '@lxchunk/chunker';
 import { estimateTransfer } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
-import { repeatable } from '../options.js';
+import { chunkingOption, repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
 
 export function estimateCommand(context: CommandContext): Command {
@@ -10,11 +11,12 @@ export function estimateCommand(context: CommandContext): Command {
     .description('offline: what pulling NEW would fetch for a host that has the --seed files, in pull bytesFetched units')
     .argument('<new>', 'the file a host would pull, e.g. the new rootfs')
     .requiredOption('--seed <file>', 'a file the host already has, e.g. the previous rootfs (repeatable)', repeatable, [])
-    .option('--json', 'print {bytesTotal, bytesFetched, bytesReused, chunksTotal, chunksFetched, ...}')
-    .action(async (target: string, options: { seed: string[]; json?: boolean }) => {
+    .addOption(chunkingOption())
+    .option('--json', 'print {bytesTotal, bytesFetched, bytesReused, chunksTotal, chunksFetched, method, ...}')
+    .action(async (target: string, options: { seed: string[]; json?: boolean; chunking?: ChunkMethod }) => {
       const progress = phaseProgress(context.stderr);
       try {
-        const result = await estimateTransfer({ target, seeds: options.seed, onProgress: progress.listener, signal: context.signal });
+        const result = await estimateTransfer({ target, seeds: options.seed, method: options.chunking, onProgress: progress.listener, signal: context.signal });
         progress.stop();
         if (options.json) {
           context.printJson(result);

@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
-import { DEFAULT_PARAMS, chunkFile, validateParams, type ChunkParams } from '@lxchunk/chunker';
+import { DEFAULT_PARAMS, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { InvalidInputError } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
-import { wholeNumber } from '../options.js';
+import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
+import { chunkingOption, wholeNumber } from '../options.js';
 import { byteProgress } from '../progress.js';
 import type { CommandContext } from '../command-context.js';
 
@@ -13,13 +14,15 @@ interface InspectOptions {
   min?: number;
   avg?: number;
   max?: number;
+  chunking?: ChunkMethod;
 }
 
 export function inspectCommand(context: CommandContext): Command {
   return new Command('inspect')
     .description("chunk a file and print its size, sha256, chunk parameters and chunk statistics")
     .argument('<file>', 'the file to chunk (an image rootfs, a metadata tarball, anything)')
-    .option('--json', 'print one JSON object {size, sha256, params, chunks: [{offset, length, id}]}')
+    .option('--json', 'print one JSON object {size, sha256, params, method, chunks: [{offset, length, id}]}')
+    .addOption(chunkingOption())
     .addOption(new Option('--min <bytes>', 'minimum chunk size').argParser(wholeNumber))
     .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(wholeNumber))
     .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(wholeNumber))
@@ -34,7 +37,8 @@ export function inspectCommand(context: CommandContext): Command {
       const progress = byteProgress('chunking', info.size, context.stderr);
       let scanned;
       try {
-        scanned = await chunkFile(file, { params, onProgress: (done) => progress.update(done), signal: context.signal });
+        const method = options.chunking ?? (await defaultChunkMethod(file));
+        scanned = await chunkImageFile(file, { method, params, onProgress: (done) => progress.update(done), signal: context.signal });
       } finally {
         progress.stop();
       }
@@ -44,6 +48,7 @@ export function inspectCommand(context: CommandContext): Command {
           size: scanned.size,
           sha256: scanned.sha256,
           params: scanned.params,
+          method: scanned.method,
           chunks: scanned.chunks.map((chunk, i) => ({ offset: offsets[i], length: chunk.length, id: chunk.id })),
         });
         return;
@@ -54,6 +59,7 @@ export function inspectCommand(context: CommandContext): Command {
         ['size', `${prettyBytes(scanned.size, { binary: true })} (${scanned.size} bytes)`],
         ['sha256', scanned.sha256],
         ['params', describeParams(scanned.params)],
+        ['method', scanned.method === 'squashfs' ? 'squashfs (cut on its block boundaries)' : 'cdc'],
         ['chunks', `${stats.count} (${stats.uniqueChunks} distinct)`],
         ['lengths', `min ${stats.minLength}, avg ${Math.round(stats.avgLength)}, max ${stats.maxLength} bytes`],
         ['distinct', `${prettyBytes(stats.uniqueBytes, { binary: true })} (${percent(stats.uniqueBytes, scanned.size)} of the file)`],

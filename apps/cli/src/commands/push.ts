@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
+import type { ChunkMethod } from '@lxchunk/chunker';
 import { pushImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
-import { repeatable } from '../options.js';
+import { chunkingOption, repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
 import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
 
@@ -10,6 +11,7 @@ interface PushOptions extends ServerOptions {
   alias: string[];
   public?: boolean;
   json?: boolean;
+  chunking?: ChunkMethod;
 }
 
 export function pushCommand(context: CommandContext): Command {
@@ -21,7 +23,8 @@ export function pushCommand(context: CommandContext): Command {
   )
     .option('--alias <name>', 'alias to point at the image (repeatable); moved by compare-and-swap', repeatable, [])
     .option('--public', 'anyone may read the image (default: private, read tokens only)')
-    .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, ...}')
+    .addOption(chunkingOption())
+    .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, warnings, ...}')
     .action(async (metadata: string, rootfs: string, options: PushOptions) => {
       const client = clientFrom(options);
       const progress = phaseProgress(context.stderr);
@@ -32,10 +35,13 @@ export function pushCommand(context: CommandContext): Command {
           rootfsPath: rootfs,
           aliases: options.alias,
           public: Boolean(options.public),
+          ...(options.chunking ? { rootfsMethod: options.chunking } : {}),
           onProgress: progress.listener,
           signal: context.signal,
         });
         progress.stop();
+        // On stderr, also with --json: a build log shows it while scripts still parse stdout.
+        for (const warning of result.warnings) context.stderr.write(`warning: ${warning}\n`);
         if (options.json) {
           context.printJson(result);
           return;

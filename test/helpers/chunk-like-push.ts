@@ -1,0 +1,7 @@
+import type { ChunkedFile, ScanOptions } from '@lxchunk/chunker';
+import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
+
+/** Chunks a file the way `chunk push` does (squashfs-aware for a squashfs), to know its chunk ids. */
+export async function chunkLikePush(path: string, options: Omit<ScanOptions, 'layout'> = {}): Promise<ChunkedFile> {
+  return chunkImageFile(path, { ...options, method: await defaultChunkMethod(path) });
+}
