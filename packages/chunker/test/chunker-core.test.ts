@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { get_chunks as wholeBufferCuts } from 'fastcdc-wasm';
 import { ChunkerCore, DEFAULT_PARAMS, chunkId, validateParams, type ChunkParams } from '../src/index.js';
 import { cutInPieces, digestCuts, type Cut } from './cuts.js';
