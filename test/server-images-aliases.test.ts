@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
+import { ChunkServerClient } from '@lxchunk/client';
+import { Decompressor } from 'zstd-napi';
 import { http } from './helpers/http.js';
 import { makeImage, type ImageFixture } from './helpers/image-fixture.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
@@ -46,6 +49,37 @@ describe('server: images and aliases (real server process)', () => {
       const got = await http(server.url, 'GET', `/v1/images/${v1.fingerprint}`);
       assert.equal(got.status, 200);
       assert.ok(got.body.equals(v1.manifestBytes), 'the manifest comes back byte for byte');
+    });
+
+    it('are sent zstd-compressed to clients that accept it, byte-exact once decompressed', async () => {
+      // node:http, not fetch: the test must see the body exactly as it crossed the wire.
+      const raw = (acceptEncoding?: string) =>
+        new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
+          const headers = acceptEncoding ? { 'accept-encoding': acceptEncoding } : {};
+          get(`${server.url}/v1/images/${v1.fingerprint}`, { headers }, (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (part: Buffer) => parts.push(part));
+            res.on('end', () => resolve({ encoding: res.headers['content-encoding'], vary: res.headers.vary, body: Buffer.concat(parts) }));
+          }).on('error', reject);
+        });
+      const compressed = await raw('gzip, zstd');
+      assert.equal(compressed.encoding, 'zstd');
+      assert.match(compressed.vary ?? '', /accept-encoding/i);
+      assert.ok(compressed.body.length < v1.manifestBytes.length * 0.9, `${compressed.body.length} of ${v1.manifestBytes.length} bytes`);
+      assert.ok(Buffer.from(new Decompressor().decompress(compressed.body)).equals(v1.manifestBytes));
+      for (const identity of [undefined, 'gzip', 'zstd;q=0']) {
+        const plain = await raw(identity);
+        assert.equal(plain.encoding, undefined, `Accept-Encoding: ${identity}`);
+        assert.ok(plain.body.equals(v1.manifestBytes));
+      }
+      const client = new ChunkServerClient({ url: server.url });
+      try {
+        const { bytes } = await client.getManifest(v1.fingerprint);
+        assert.ok(Buffer.from(bytes).equals(v1.manifestBytes));
+        assert.ok(client.bytesReceived < v1.manifestBytes.length * 0.9, `the client received ${client.bytesReceived} bytes`);
+      } finally {
+        await client.close();
+      }
     });
 
     it('are immutable: another manifest under the same fingerprint is a 409 conflict', async () => {

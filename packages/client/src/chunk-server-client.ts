@@ -1,7 +1,7 @@
 import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
 import { MAX_MANIFEST_BYTES, decodeManifest, type ImageManifest } from '@lxchunk/format';
-import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk } from '@lxchunk/store';
+import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame } from '@lxchunk/store';
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './bounded.js';
 import { ByteCounter } from './byte-counter.js';
@@ -295,22 +295,29 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/images/${fingerprint}`,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', 'accept-encoding': 'zstd' },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
       signal: options.signal,
     };
     const response = await this.transport.call(spec);
+    const encoding = response.headers['content-encoding'];
+    let body = response.body;
+    if (encoding === 'zstd') {
+      body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, (reason, cause) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause }));
+    } else if (encoding !== undefined && encoding !== 'identity') {
+      throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected content-encoding ${JSON.stringify(encoding)}`);
+    }
     let manifest: ImageManifest;
     try {
-      manifest = decodeManifest(response.body);
+      manifest = decodeManifest(body);
     } catch (cause) {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: ${(cause as Error).message}`, { cause });
     }
     if (manifest.fingerprint !== fingerprint) {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: answered the manifest of ${manifest.fingerprint}`);
     }
-    return { manifest, bytes: response.body };
+    return { manifest, bytes: body };
   }
 
   async listImages(filter: ImageFilter = {}, options: CallOptions = {}): Promise<ImageSummary[]> {

@@ -1,8 +1,8 @@
 import { PARAM_LIMITS, assertHex64, chunkId } from '@lxchunk/chunker';
 import { ChunkCorruptError, HashMismatchError, InvalidInputError } from '@lxchunk/errors';
-import { Compressor, Decompressor } from 'zstd-napi';
-import zstdBinding from 'zstd-napi/binding.js';
+import { Compressor } from 'zstd-napi';
 import type { ChunkEncoding } from './chunk-store.js';
+import { inflateZstdFrame, zstdFrameContentSize } from './zstd-frame.js';
 
 /**
  * Largest chunk a store accepts: the chunker never cuts bigger ones. The bound also lets a reader
@@ -57,8 +57,6 @@ export class ChunkEncoder {
 }
 
 // Decompression keeps no state between calls (no dictionary), so one instance serves everyone.
-let decompressor: Decompressor | undefined;
-
 /**
  * Decodes stored bytes and verifies them against `id`. Anything wrong (undecodable zstd, a size
  * beyond MAX_CHUNK_SIZE, a hash mismatch) is a ChunkCorruptError: bad bytes are never returned.
@@ -73,30 +71,13 @@ export function decodeChunk(id: string, encoding: ChunkEncoding, stored: Uint8Ar
 
 /** The uncompressed size a zstd frame announces, checked against MAX_CHUNK_SIZE. */
 export function zstdContentSize(id: string, stored: Uint8Array): number {
-  let size: number | null;
-  try {
-    size = zstdBinding.getFrameContentSize(stored);
-  } catch (err) {
-    throw new ChunkCorruptError(id, 'unreadable zstd frame header', { cause: err });
-  }
-  // We always compress in one pass, which records the size; a frame without it is not ours.
-  if (size === null) throw new ChunkCorruptError(id, 'zstd frame does not record its content size');
-  if (size > MAX_CHUNK_SIZE) throw new ChunkCorruptError(id, `zstd frame announces ${size} bytes`);
-  return size;
+  return zstdFrameContentSize(stored, MAX_CHUNK_SIZE, corrupt(id));
 }
 
 function inflate(id: string, stored: Uint8Array): Uint8Array {
-  zstdContentSize(id, stored);
-  try {
-    // Exactly one frame: further frames would add output the header check did not bound.
-    const frameSize = zstdBinding.findFrameCompressedSize(stored);
-    if (frameSize !== stored.length) {
-      throw new ChunkCorruptError(id, `${stored.length - frameSize} bytes after the zstd frame`);
-    }
-    decompressor ??= new Decompressor();
-    return decompressor.decompress(stored);
-  } catch (err) {
-    if (err instanceof ChunkCorruptError) throw err;
-    throw new ChunkCorruptError(id, 'undecodable zstd data', { cause: err });
-  }
+  return inflateZstdFrame(stored, MAX_CHUNK_SIZE, corrupt(id));
+}
+
+function corrupt(id: string) {
+  return (reason: string, cause?: unknown) => new ChunkCorruptError(id, reason, { cause });
 }

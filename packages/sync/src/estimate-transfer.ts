@@ -21,7 +21,7 @@ export interface EstimateOptions {
 
 export interface EstimateResult {
   readonly bytesTotal: number;
-  /** What a pull would receive: manifest (with the index), batch framing, and the missing chunks as the server would send them. */
+  /** What a pull would receive: manifest (with the index, as sent: zstd), batch framing, and the missing chunks as the server would send them. */
   readonly bytesFetched: number;
   readonly bytesReused: number;
   readonly chunksTotal: number;
@@ -73,7 +73,7 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   const batches = Math.ceil(fetchedChunks / MAX_FETCH_IDS);
   // Each batch response: 4-byte magic and a trailer frame.
   const framing = batches * (4 + FRAME_HEADER_BYTES);
-  const indexBytes = manifestBytesFor(target);
+  const indexBytes = encoder.encode(manifestFor(target)).stored.length;
   const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
   return {
     bytesTotal: target.size,
@@ -88,8 +88,11 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   };
 }
 
-/** The manifest a pull downloads first, with the target as its rootfs and an empty metadata file. */
-function manifestBytesFor({ size, sha256, params, method, chunks }: ChunkIndex): number {
+/**
+ * The manifest a pull downloads first, with the target as its rootfs and an empty metadata file.
+ * The server sends it zstd-compressed when that saves (the same rule as for chunks).
+ */
+function manifestFor({ size, sha256, params, method, chunks }: ChunkIndex): Uint8Array {
   const index = { size, sha256, params, method, chunks };
   const emptySha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   return encodeManifest({
@@ -103,5 +106,5 @@ function manifestBytesFor({ size, sha256, params, method, chunks }: ChunkIndex):
       { role: 'metadata', index: { size: 0, sha256: emptySha, params, method: 'cdc', chunks: [] } },
       { role: 'rootfs', index },
     ],
-  }).length;
+  });
 }
