@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
@@ -25,6 +25,7 @@ interface PullJson {
   chunksTotal: number;
   chunksFetched: number;
   corruptLocalChunks: number;
+  manifestBase?: string;
   files: Array<{ role: string; path: string; size: number; sha256: string }>;
 }
 
@@ -119,9 +120,23 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     assert.ok(first.json!.bytesFetched >= first.json!.bytesTotal * 0.9);
     assert.equal(first.json!.chunksFetched, first.json!.chunksTotal);
     await sameBytes(join(work, 'pull-cold', `${v1.fingerprint}.rootfs`), v1.rootfs);
+    assert.equal(first.json!.manifestBase, undefined, 'nothing cached yet to compress against');
     const again = await pull(v1.fingerprint, join(work, 'pull-warm'), '--cache', cache);
     assert.equal(again.json!.chunksFetched, 0);
-    assert.ok(again.json!.bytesFetched < 100_000, `only the manifest: ${again.json!.bytesFetched}`);
+    assert.equal(again.json!.manifestBase, v1.fingerprint);
+    assert.ok(again.json!.bytesFetched < 2_000, `only the manifest, compressed against itself: ${again.json!.bytesFetched}`);
+    // The next image's manifest comes compressed against v1's: it costs about what changed.
+    // Same chunks in the cache, no manifest to offer: the difference is the manifest alone.
+    const chunksOnly = join(work, 'cache-chunks-only');
+    await cp(join(cache, 'chunks'), join(chunksOnly, 'chunks'), { recursive: true });
+    const plain = await pull(v2.fingerprint, join(work, 'pull-plain'), '--cache', chunksOnly);
+    assert.equal(plain.json!.manifestBase, undefined);
+    const next = await pull(v2.fingerprint, join(work, 'pull-next'), '--cache', cache);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal(next.json!.manifestBase, v1.fingerprint);
+    await sameBytes(join(work, 'pull-next', `${v2.fingerprint}.rootfs`), v2.rootfs);
+    assert.equal(next.json!.chunksFetched, plain.json!.chunksFetched);
+    assert.ok(next.json!.bytesFetched < plain.json!.bytesFetched - 1000, `${next.json!.bytesFetched} bytes with the base vs ${plain.json!.bytesFetched} without`);
   });
 
   it('an interrupted pull, run again, fetches only what it had not fetched', async () => {

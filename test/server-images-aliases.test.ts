@@ -131,6 +131,54 @@ describe('server: images and aliases (real server process)', () => {
       assert.equal((await http(server.url, 'PUT', `/v1/images/${v2.fingerprint}`, { token: push, body: v2.manifestBytes })).status, 201);
     });
 
+    it('manifests are compressed against a base manifest the client names and holds, and say so', async () => {
+      const raw = (query: string, token?: string) =>
+        new Promise<{ status: number | undefined; encoding: string | undefined; base: string | undefined; body: Buffer }>((resolve, reject) => {
+          const headers: Record<string, string> = { 'accept-encoding': 'zstd' };
+          if (token) headers.authorization = `Bearer ${token}`;
+          get(`${server.url}/v1/images/${v2.fingerprint}${query}`, { headers }, (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (part: Buffer) => parts.push(part));
+            res.on('end', () =>
+              resolve({ status: res.statusCode, encoding: res.headers['content-encoding'], base: res.headers['lxchunk-manifest-base'] as string | undefined, body: Buffer.concat(parts) }),
+            );
+          }).on('error', reject);
+        });
+      const plain = await raw('');
+      const based = await raw(`?base=${v1.fingerprint}`);
+      assert.equal(based.base, v1.fingerprint);
+      assert.equal(based.encoding, 'zstd');
+      assert.ok(based.body.length < plain.body.length / 2, `${based.body.length} bytes against the base, ${plain.body.length} without`);
+      const decompressor = new Decompressor();
+      decompressor.loadDictionary(v1.manifestBytes);
+      assert.ok(Buffer.from(decompressor.decompress(based.body)).equals(v2.manifestBytes));
+
+      // An unknown base, or one the caller may not read, is ignored: plain zstd, no header.
+      for (const [query, token] of [[`?base=${'0'.repeat(64)}`, undefined], [`?base=${secret.fingerprint}`, undefined]] as const) {
+        const ignored = await raw(query, token);
+        assert.equal(ignored.status, 200);
+        assert.equal(ignored.base, undefined, query);
+        assert.ok(Buffer.from(new Decompressor().decompress(ignored.body)).equals(v2.manifestBytes));
+      }
+      assert.equal((await raw(`?base=${secret.fingerprint}`, read)).base, secret.fingerprint);
+      assert.equal((await raw('?base=nothex')).status, 400);
+      assert.equal((await raw(`?base=${v1.fingerprint}&base=${v1.fingerprint}`)).status, 400);
+
+      const client = new ChunkServerClient({ url: server.url });
+      try {
+        const got = await client.getManifest(v2.fingerprint, { base: { fingerprint: v1.fingerprint, bytes: v1.manifestBytes } });
+        assert.equal(got.base, v1.fingerprint);
+        assert.ok(Buffer.from(got.bytes).equals(v2.manifestBytes));
+        // A base that is not byte-exact fails the frame's checksum where the frame used the damaged
+        // bytes: a protocol error, never a wrong manifest.
+        const damaged = Buffer.from(v1.manifestBytes);
+        for (let i = 200; i < damaged.length; i += 97) damaged[i] = damaged[i]! ^ 1;
+        await assert.rejects(client.getManifest(v2.fingerprint, { base: { fingerprint: v1.fingerprint, bytes: damaged } }), { code: 'PROTOCOL_ERROR' });
+      } finally {
+        await client.close();
+      }
+    });
+
     it('need a compare-and-swap precondition (428 without one)', async () => {
       const result = await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target: v1.fingerprint } });
       assert.equal(result.status, 428);

@@ -4,8 +4,10 @@
  * really produce), each packed with distrobuilder's mksquashfs options and with -no-fragments.
  *
  * For every case a host holds one image and wants another. lxchunk: every version is pushed to a
- * real `chunk serve`, then `chunk pull --json` of the new one with the held image as seed; its
- * bytesFetched counts everything received (manifest with both indexes, batch framing, chunks).
+ * real `chunk serve`; the host pulls the held image into a fresh cache (as it would have got it),
+ * then `chunk pull --json` of the new one with that cache and the held image as seed; its
+ * bytesFetched counts everything received (the manifest, compressed against the held image's,
+ * with both indexes, batch framing, chunks).
  * Beside it, from the same files in the same run: `xdelta3 -e -9` of the pair (what LXD's
  * simplestreams delta costs, or the full image where no delta applies), casync's new chunk files
  * plus its index (same average chunk size), and `chunk estimate --chunking cdc` (lxchunk without
@@ -100,6 +102,7 @@ interface PullOutput {
   fingerprint: string;
   bytesFetched: number;
   chunksFetched: number;
+  manifestBase?: string;
 }
 
 function log(line: string): void {
@@ -181,13 +184,21 @@ async function measureProfile(
     const want = get(spec.want);
     log(`${profile}: ${spec.name} (${spec.have} → ${spec.want})`);
     const out = join(scratch, 'pulled');
+    const cache = join(scratch, 'host-cache');
+    await rm(out, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true });
+    // The host got the image it holds through lxchunk: its cache keeps that manifest, which the
+    // server compresses the new one against.
+    await chunkJson<PullOutput>(['pull', '--json', have.fingerprint, '--out', out, '--cache', cache], env.read);
     await rm(out, { recursive: true, force: true });
     const pull = await chunkJson<PullOutput>(
-      ['pull', '--json', want.fingerprint, '--out', out, '--seed', have.image.path, '--seed', have.metadata],
+      ['pull', '--json', want.fingerprint, '--out', out, '--cache', cache, '--seed', have.image.path, '--seed', have.metadata],
       env.read,
     );
+    if (pull.manifestBase !== have.fingerprint) throw new Error(`the pull compressed its manifest against ${pull.manifestBase ?? 'nothing'}, not the held image`);
     if (pull.fingerprint !== want.fingerprint) throw new Error(`pulled ${pull.fingerprint}, wanted ${want.fingerprint}`);
     await rm(out, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true });
     const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--seed', have.image.path, want.image.path]);
     // The metadata tarball travels too: a few hundred bytes, fetched whole by every tool.
     const metadataBytes = await fileSize(want.metadata);
@@ -262,7 +273,8 @@ function renderResults(results: readonly CaseResult[], images: TestImageSet): st
   });
   return [
     `Bytes a host receives to go from the image it holds to the new one (Debian bookworm minbase, ${images.source}).`,
-    'lxchunk = `chunk pull` from a real server with the held image as seed: manifest, both indexes, framing, chunks.',
+    'lxchunk = `chunk pull` from a real server by a host that pulled the held image with lxchunk (manifest sent against',
+    'that one) and seeds with it: everything received, manifest with both indexes, framing, chunks.',
     'LXD = the xdelta3 -e -9 delta when the host holds the build the delta starts from, else the full image.',
     `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc\`.`,
     `Targets: no-fragments ≤ ${XDELTA_TARGET}× xdelta3 where a delta applies; stock < casync. ${sizes.join('; ')}.`,

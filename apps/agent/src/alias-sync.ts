@@ -4,7 +4,7 @@ import type { ChunkServerClient } from '@lxchunk/client';
 import { AliasNotFoundError } from '@lxchunk/errors';
 import type { ImageManifest } from '@lxchunk/format';
 import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
-import { pullImage, type Seed } from '@lxchunk/sync';
+import { fetchManifest, pullImage, type ManifestCache, type Seed } from '@lxchunk/sync';
 import { MANAGED_PROPERTY, SOURCE_PROPERTY } from './agent-config.js';
 import type { SeedIndexes } from './seed-indexes.js';
 
@@ -26,6 +26,8 @@ export interface AliasSyncContext {
   readonly serverUrl: string;
   readonly workDir: string;
   readonly seedIndexes: SeedIndexes;
+  /** Manifests of pulled images: the server compresses the next manifest against one of them. */
+  readonly manifests: ManifestCache;
   readonly keepImages: number;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly signal?: AbortSignal;
@@ -52,7 +54,7 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
   let bytesReused = 0;
 
   if (!(await lxd.getImage(fingerprint))) {
-    const pulled = await pullIntoLxd(context, alias, fingerprint);
+    const pulled = await pullIntoLxd(context, alias, fingerprint, local?.target);
     bytesFetched = pulled.bytesFetched;
     bytesReused = pulled.bytesReused;
     action = 'imported';
@@ -65,15 +67,27 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
   return { alias, fingerprint, action, bytesFetched, bytesReused, pruned };
 }
 
-async function pullIntoLxd(context: AliasSyncContext, alias: string, fingerprint: string): Promise<{ bytesFetched: number; bytesReused: number }> {
+async function pullIntoLxd(
+  context: AliasSyncContext,
+  alias: string,
+  fingerprint: string,
+  previous: string | undefined,
+): Promise<{ bytesFetched: number; bytesReused: number }> {
   const { client, lxd, signal } = context;
-  const { manifest } = await client.getManifest(fingerprint, { signal });
+  const receivedBefore = client.bytesReceived;
+  // The image the alias pointed at is the likeliest to share most of the new manifest.
+  const fetched = await fetchManifest(client, fingerprint, {
+    manifests: context.manifests,
+    ...(previous ? { preferredBase: previous } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const { manifest } = fetched;
   const exportDir = join(context.workDir, 'exports');
   const seeds = await seedsFor(context, alias, manifest, exportDir);
   const outDir = join(context.workDir, 'pulls');
   await mkdir(outDir, { recursive: true });
   try {
-    const result = await pullImage({ client, ref: fingerprint, outDir, seeds, ...(signal ? { signal } : {}) });
+    const result = await pullImage({ client, ref: fingerprint, outDir, seeds, manifest: fetched, ...(signal ? { signal } : {}) });
     const [metadata, rootfs] = result.files;
     await lxd.importImage({
       metadataPath: metadata!.path,
@@ -84,10 +98,21 @@ async function pullIntoLxd(context: AliasSyncContext, alias: string, fingerprint
       properties: { ...manifest.properties, [MANAGED_PROPERTY]: alias, [SOURCE_PROPERTY]: context.serverUrl },
       ...(signal ? { signal } : {}),
     });
-    context.log({ level: 'info', msg: 'imported image', alias, fingerprint, bytesFetched: result.bytesFetched, bytesReused: result.bytesReused, seeds: seeds.length });
+    // Counted from before the manifest request: pullImage was handed the manifest already fetched.
+    const bytesFetched = client.bytesReceived - receivedBefore;
+    context.log({
+      level: 'info',
+      msg: 'imported image',
+      alias,
+      fingerprint,
+      bytesFetched,
+      bytesReused: result.bytesReused,
+      seeds: seeds.length,
+      manifestBase: fetched.base ?? null,
+    });
     // LXD has its own copy now; the pulled files were only the vehicle.
     await Promise.all(result.files.map((file) => rm(file.path, { force: true })));
-    return { bytesFetched: result.bytesFetched, bytesReused: result.bytesReused };
+    return { bytesFetched, bytesReused: result.bytesReused };
   } finally {
     await rm(exportDir, { recursive: true, force: true });
   }

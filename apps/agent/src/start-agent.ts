@@ -7,6 +7,7 @@ import { LxdClient } from '@lxchunk/lxd';
 import type { AgentConfig } from './agent-config.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { writeStatus, type AliasStatus } from './agent-status.js';
+import { ManifestCache } from '@lxchunk/sync';
 import { syncAlias, type SyncResult } from './alias-sync.js';
 import { SeedIndexes } from './seed-indexes.js';
 
@@ -45,6 +46,7 @@ async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdC
     serverUrl: config.serverUrl,
     workDir: config.cacheDir,
     seedIndexes: new SeedIndexes(join(config.cacheDir, 'seed-index')),
+    manifests: new ManifestCache(join(config.cacheDir, 'manifests')),
     keepImages: config.keepImages,
     log: config.log,
     ...(signal ? { signal } : {}),

@@ -1,6 +1,6 @@
 import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
-import { MAX_MANIFEST_BYTES, decodeManifest, type ImageManifest } from '@lxchunk/format';
+import { MANIFEST_BASE_HEADER, MAX_MANIFEST_BYTES, decodeManifest, type ImageManifest } from '@lxchunk/format';
 import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame } from '@lxchunk/store';
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './bounded.js';
@@ -287,14 +287,21 @@ export class ChunkServerClient {
   }
 
   /** The manifest as stored, decoded and validated; its fingerprint must be the one asked for. */
+  /**
+   * With `base` (the exact bytes of a manifest this host already holds, as the server sent them)
+   * the server compresses against it, and the answer costs about the index entries that changed.
+   * `base` in the result says whether it was used.
+   */
   async getManifest(
     fingerprint: string,
-    options: CallOptions = {},
-  ): Promise<{ manifest: ImageManifest; bytes: Uint8Array }> {
+    options: CallOptions & { base?: { fingerprint: string; bytes: Uint8Array } } = {},
+  ): Promise<{ manifest: ImageManifest; bytes: Uint8Array; base?: string }> {
     assertHex64(fingerprint, 'fingerprint');
+    const base = options.base;
+    if (base) assertHex64(base.fingerprint, 'base fingerprint');
     const spec: RequestSpec = {
       method: 'GET',
-      path: `/v1/images/${fingerprint}`,
+      path: `/v1/images/${fingerprint}${base ? `?base=${base.fingerprint}` : ''}`,
       headers: { accept: 'application/json', 'accept-encoding': 'zstd' },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
@@ -302,9 +309,14 @@ export class ChunkServerClient {
     };
     const response = await this.transport.call(spec);
     const encoding = response.headers['content-encoding'];
+    const usedBase = response.headers[MANIFEST_BASE_HEADER];
+    if (usedBase !== undefined && (typeof usedBase !== 'string' || usedBase !== base?.fingerprint)) {
+      throw new ProtocolError(`GET ${this.transport.url(spec)}: compressed against ${JSON.stringify(usedBase)}, which was not offered`);
+    }
     let body = response.body;
     if (encoding === 'zstd') {
-      body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, (reason, cause) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause }));
+      const fail = (reason: string, cause?: unknown) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause });
+      body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, fail, usedBase ? base!.bytes : undefined);
     } else if (encoding !== undefined && encoding !== 'identity') {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected content-encoding ${JSON.stringify(encoding)}`);
     }
@@ -317,7 +329,7 @@ export class ChunkServerClient {
     if (manifest.fingerprint !== fingerprint) {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: answered the manifest of ${manifest.fingerprint}`);
     }
-    return { manifest, bytes: body };
+    return { manifest, bytes: body, ...(usedBase ? { base: usedBase } : {}) };
   }
 
   async listImages(filter: ImageFilter = {}, options: CallOptions = {}): Promise<ImageSummary[]> {

@@ -33,6 +33,11 @@ import {
 } from './image-manifest.js';
 
 export const MANIFEST_VERSION = 1;
+/**
+ * Response header of `GET /v1/images/{fp}?base={fp}`: the fingerprint of the manifest whose bytes
+ * the zstd body was compressed against (absent: no dictionary). Wire vocabulary shared by server and client.
+ */
+export const MANIFEST_BASE_HEADER = 'lxchunk-manifest-base';
 /** Checked before parsing: JSON.parse of an unbounded body is an easy way to exhaust memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 

@@ -12,4 +12,4 @@ export {
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
-export { inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';

@@ -1,4 +1,4 @@
-import { Decompressor } from 'zstd-napi';
+import { Compressor, Decompressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 
 /** Builds the error a caller reports for bad zstd input (a corrupt chunk, a bad response). */
@@ -20,11 +20,30 @@ export function zstdFrameContentSize(stored: Uint8Array, maxBytes: number, fail:
   return size;
 }
 
+/** zstd accepts windows up to 2^27 by default when decompressing; larger would need opting in. */
+const MAX_WINDOW_LOG = 27;
+
+/**
+ * One zstd frame with its content size and a content checksum. With `dictionary` (raw bytes the
+ * reader also holds, e.g. a previous manifest) long runs shared with it cost almost nothing; the
+ * window spans the dictionary and the content so those matches stay in reach.
+ */
+export function compressZstdFrame(bytes: Uint8Array, options: { level: number; dictionary?: Uint8Array }): Uint8Array {
+  const compressor = new Compressor();
+  const span = bytes.length + (options.dictionary?.length ?? 0);
+  const windowLog = Math.min(MAX_WINDOW_LOG, Math.max(20, Math.ceil(Math.log2(span + 1))));
+  compressor.setParameters({ compressionLevel: options.level, windowLog, checksumFlag: true });
+  if (options.dictionary) compressor.loadDictionary(options.dictionary);
+  return compressor.compress(bytes);
+}
+
 /**
  * Decompresses exactly one zstd frame of at most `maxBytes` output: a hostile frame cannot make
  * us allocate more, and bytes after the frame (which the size check did not bound) are refused.
+ * `dictionary` must be the very bytes the frame was compressed with; a wrong one fails the frame's
+ * checksum (when it has one) or yields bytes the caller's own checks refuse.
  */
-export function inflateZstdFrame(stored: Uint8Array, maxBytes: number, fail: ZstdFailure): Uint8Array {
+export function inflateZstdFrame(stored: Uint8Array, maxBytes: number, fail: ZstdFailure, dictionary?: Uint8Array): Uint8Array {
   zstdFrameContentSize(stored, maxBytes, fail);
   let frameSize: number;
   try {
@@ -34,6 +53,11 @@ export function inflateZstdFrame(stored: Uint8Array, maxBytes: number, fail: Zst
   }
   if (frameSize !== stored.length) throw fail(`${stored.length - frameSize} bytes after the zstd frame`);
   try {
+    if (dictionary) {
+      const withDictionary = new Decompressor();
+      withDictionary.loadDictionary(dictionary);
+      return withDictionary.decompress(stored);
+    }
     decompressor ??= new Decompressor();
     return decompressor.decompress(stored);
   } catch (err) {

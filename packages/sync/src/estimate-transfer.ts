@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { DEFAULT_PARAMS, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
 import { MAX_FETCH_IDS } from '@lxchunk/client';
-import { ChunkEncoder } from '@lxchunk/store';
+import { ChunkEncoder, compressZstdFrame } from '@lxchunk/store';
 import { detectRootfsKind } from '@lxchunk/image';
 import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
 import type { ProgressListener } from './progress-event.js';
@@ -36,14 +36,18 @@ export interface EstimateResult {
  * Offline: what pulling `target` would cost a host holding `seeds`, in the units of pull's
  * bytesFetched. Missing chunks are counted as the server would send them (zstd when that saves
  * at least 3%, the store's rule), plus the manifest carrying the index and the batch framing.
+ * The manifest is counted as a host that pulled the first seed with lxchunk receives it: zstd
+ * against that seed's manifest (modelled from its index; metadata and properties differ slightly).
  */
 export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
   const params = options.params ?? DEFAULT_PARAMS;
   const method = options.method ?? ((await detectRootfsKind(options.target)) === 'squashfs' ? 'squashfs' : 'cdc');
   const have = new Set<string>();
+  let baseManifest: Uint8Array | undefined;
   for (const seed of options.seeds) {
     const chunked = await chunkSeedFile(seed, { params, method, signal: options.signal });
     for (const chunk of chunked?.chunks ?? []) have.add(chunk.id);
+    if (chunked && !baseManifest) baseManifest = manifestFor(chunked);
   }
   const encoder = new ChunkEncoder();
   const counted = new Set<string>();
@@ -73,7 +77,7 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   const batches = Math.ceil(fetchedChunks / MAX_FETCH_IDS);
   // Each batch response: 4-byte magic and a trailer frame.
   const framing = batches * (4 + FRAME_HEADER_BYTES);
-  const indexBytes = encoder.encode(manifestFor(target)).stored.length;
+  const indexBytes = compressZstdFrame(manifestFor(target), { level: 3, ...(baseManifest ? { dictionary: baseManifest } : {}) }).length;
   const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
   return {
     bytesTotal: target.size,
@@ -88,10 +92,7 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   };
 }
 
-/**
- * The manifest a pull downloads first, with the target as its rootfs and an empty metadata file.
- * The server sends it zstd-compressed when that saves (the same rule as for chunks).
- */
+/** The manifest a pull downloads first, with the file as its rootfs and an empty metadata file. */
 function manifestFor({ size, sha256, params, method, chunks }: ChunkIndex): Uint8Array {
   const index = { size, sha256, params, method, chunks };
   const emptySha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

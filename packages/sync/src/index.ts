@@ -5,3 +5,5 @@ export { LocalChunks } from './local-chunks.js';
 export type { ProgressEvent, ProgressListener } from './progress-event.js';
 export { chunkImageFile, chunkSeedFile, defaultChunkMethod, type ChunkedImageFile, type ImageChunkOptions } from './chunk-image-file.js';
 export { squashfsAdvice } from './squashfs-advice.js';
+export { ManifestCache, type CachedManifest } from './manifest-cache.js';
+export { fetchManifest, type FetchedManifest } from './fetch-manifest.js';

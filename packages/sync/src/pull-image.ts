@@ -2,10 +2,12 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
-import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError } from '@lxchunk/errors';
+import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
 import { FsChunkStore, type ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
+import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
+import type { ManifestCache } from './manifest-cache.js';
 import { LocalChunks } from './local-chunks.js';
 import type { ProgressListener } from './progress-event.js';
 
@@ -23,6 +25,12 @@ export interface PullOptions {
   readonly seeds?: readonly Seed[];
   /** Keeps fetched chunks for later pulls, and is searched first. */
   readonly cache?: ChunkStore;
+  /** Manifests pulled before: offered to the server as the base to compress the new one against. */
+  readonly manifests?: ManifestCache;
+  /** The cached manifest to offer first (e.g. the image the alias pointed at); default: the newest. */
+  readonly preferredBase?: string;
+  /** The manifest, when the caller already fetched it (its fingerprint must be the ref). */
+  readonly manifest?: FetchedManifest;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -50,6 +58,8 @@ export interface PullResult {
   readonly chunksReused: number;
   /** Seed or cache ranges that did not match their id and were fetched instead. */
   readonly corruptLocalChunks: number;
+  /** The cached manifest the server compressed this one against, if any. */
+  readonly manifestBase?: string;
 }
 
 /** Output names follow LXD's own images directory: `<fp>` (metadata) and `<fp>.rootfs`. */
@@ -71,7 +81,17 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   const { client, signal } = options;
   const receivedBefore = client.bytesReceived;
   const fingerprint = isChunkId(options.ref) ? options.ref : await resolveAlias(client, options.ref, signal);
-  const { manifest } = await client.getManifest(fingerprint, { signal });
+  if (options.manifest && options.manifest.manifest.fingerprint !== fingerprint) {
+    throw new InvalidInputError(`the manifest given is of ${options.manifest.manifest.fingerprint}, not ${fingerprint}`);
+  }
+  const gotManifest =
+    options.manifest ??
+    (await fetchManifest(client, fingerprint, {
+      ...(options.manifests ? { manifests: options.manifests } : {}),
+      ...(options.preferredBase ? { preferredBase: options.preferredBase } : {}),
+      ...(signal ? { signal } : {}),
+    }));
+  const { manifest } = gotManifest;
   await mkdir(options.outDir, { recursive: true });
 
   const staging = join(options.outDir, `.lxchunk-pull-${fingerprint}`);
@@ -175,6 +195,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       chunksFetched: fetched.size,
       chunksReused: lengths.size - fetched.size,
       corruptLocalChunks: local.corruptRanges,
+      ...(gotManifest.base ? { manifestBase: gotManifest.base } : {}),
     };
   } catch (err) {
     // Keep the staging store's verified chunks for a retry; never keep a half-written file.

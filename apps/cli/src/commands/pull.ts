@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { FsChunkStore } from '@lxchunk/store';
-import { pullImage } from '@lxchunk/sync';
+import { ManifestCache, pullImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
@@ -22,19 +23,22 @@ export function pullCommand(context: CommandContext): Command {
   )
     .requiredOption('--out <dir>', 'directory for the image files')
     .option('--seed <file>', 'a local file that may share chunks, e.g. the previous rootfs (repeatable)', repeatable, [])
-    .option('--cache <dir>', 'chunk cache kept across pulls (searched first, filled with what is fetched)')
+    .option('--cache <dir>', 'chunk and manifest cache kept across pulls (searched first, filled with what is fetched)')
     .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
       const client = clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const cache = options.cache ? await FsChunkStore.open({ dir: options.cache, fsync: false }) : undefined;
+        // Beside the chunks: manifests pulled before, the base the server compresses the next one against.
+        const manifests = options.cache ? new ManifestCache(join(options.cache, 'manifests')) : undefined;
         const { manifest: _manifest, ...result } = await pullImage({
           client,
           ref,
           outDir: options.out,
           seeds: options.seed.map((path) => ({ path })),
           ...(cache ? { cache } : {}),
+          ...(manifests ? { manifests } : {}),
           onProgress: progress.listener,
           signal: context.signal,
         });

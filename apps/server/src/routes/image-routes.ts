@@ -1,12 +1,15 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { decodeManifest, validateAliasName } from '@lxchunk/format';
-import { ChunkEncoder } from '@lxchunk/store';
+import { MANIFEST_BASE_HEADER, decodeManifest, validateAliasName } from '@lxchunk/format';
+import { compressZstdFrame } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { canReadPrivate, requireScope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
+
+/** Level 3: within 2% of level 19 on manifests, at a millisecond instead of twenty. */
+const MANIFEST_ZSTD_LEVEL = 3;
 
 /** How many missing ids a refused manifest lists; the count is always exact. */
 const MISSING_LISTED = 1000;
@@ -21,7 +24,6 @@ function acceptsZstd(header: string | undefined): boolean {
 
 export function imageRoutes(context: ServerContext): Router {
   const { store, db, config, commitLock } = context;
-  const manifestEncoder = new ChunkEncoder();
   const router = Router();
 
   router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {
@@ -58,24 +60,34 @@ export function imageRoutes(context: ServerContext): Router {
   router.get('/v1/images/:fingerprint', (req, res) => {
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
-    const image = db.images.manifest(fingerprint);
-    if (!image || (!image.public && !canReadPrivate(principalOf(res)))) throw new ImageNotFoundError(fingerprint);
+    const principal = principalOf(res);
+    const readable = (fp: string) => {
+      const found = db.images.manifest(fp);
+      return found && (found.public || canReadPrivate(principal)) ? found : undefined;
+    };
+    const image = readable(fingerprint);
+    if (!image) throw new ImageNotFoundError(fingerprint);
+    const base = req.query['base'];
+    if (base !== undefined && typeof base !== 'string') throw new InvalidInputError('query parameter base must appear once');
+    if (base !== undefined) assertHex64(base, 'base fingerprint');
     res.set({
       'Content-Type': 'application/json',
       'Cache-Control': `${image.public ? 'public' : 'private'}, max-age=31536000, immutable`,
       ETag: `"${fingerprint}"`,
       Vary: 'Accept-Encoding',
     });
-    // The indexes travel base64 in the JSON: zstd takes back most of that quarter on every pull.
-    if (acceptsZstd(req.headers['accept-encoding'])) {
-      const encoded = manifestEncoder.encode(image.manifest);
-      if (encoded.encoding === 'zstd') {
-        res.set('Content-Encoding', 'zstd');
-        res.end(encoded.stored);
-        return;
-      }
+    if (!acceptsZstd(req.headers['accept-encoding'])) {
+      res.end(image.manifest);
+      return;
     }
-    res.end(image.manifest);
+    // A host that holds the manifest of an earlier image names it as `base`: compressed against
+    // it, the new manifest costs about the index entries that changed. An unknown or unreadable
+    // base is ignored (the answer says which dictionary, if any, was used).
+    const dictionary = base !== undefined ? readable(base)?.manifest : undefined;
+    const compressed = compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) });
+    res.set('Content-Encoding', 'zstd');
+    if (dictionary) res.set(MANIFEST_BASE_HEADER, base!);
+    res.end(compressed);
   });
 
   router.get('/v1/images', (req, res) => {
