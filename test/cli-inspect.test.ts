@@ -39,7 +39,7 @@ describe('chunk inspect (real process, real squashfs made by mksquashfs)', () =>
     assert.equal(parsed.size, (await stat(image)).size);
     const { stdout } = await run('sha256sum', [image]);
     assert.equal(parsed.sha256, stdout.split(' ')[0]);
-    assert.deepEqual(parsed.params, { min: 8192, avg: 32768, max: 131072 });
+    assert.deepEqual(parsed.params, { min: 2048, avg: 16384, max: 65536 }, 'the squashfs method has its own defaults');
     assert.ok(parsed.chunks.length > 1, 'a multi-megabyte image has several chunks');
     let offset = 0;
     for (const chunk of parsed.chunks) {
@@ -60,7 +60,8 @@ describe('chunk inspect (real process, real squashfs made by mksquashfs)', () =>
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^sha256\s+[0-9a-f]{64}$/m);
     assert.match(result.stdout, /^chunks\s+\d+ \(\d+ distinct\)$/m);
-    assert.match(result.stdout, /^params\s+min 8 KiB, avg 32 KiB, max 128 KiB$/m);
+    assert.match(result.stdout, /^params\s+min 2 KiB, avg 16 KiB, max 64 KiB$/m);
+    assert.match(result.stdout, /^method\s+squashfs/m);
     assert.equal(result.stderr, '', 'no progress noise when stderr is not a terminal');
   });
 

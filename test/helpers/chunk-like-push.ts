@@ -1,7 +1,8 @@
-import type { ChunkedFile, ScanOptions } from '@lxchunk/chunker';
+import { defaultParamsFor, type ChunkedFile, type ScanOptions } from '@lxchunk/chunker';
 import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
 
 /** Chunks a file the way `chunk push` does (squashfs-aware for a squashfs), to know its chunk ids. */
 export async function chunkLikePush(path: string, options: Omit<ScanOptions, 'layout'> = {}): Promise<ChunkedFile> {
-  return chunkImageFile(path, { ...options, method: await defaultChunkMethod(path) });
+  const method = await defaultChunkMethod(path);
+  return chunkImageFile(path, { params: defaultParamsFor(method), ...options, method });
 }

@@ -1,4 +1,4 @@
-export { CHUNK_METHODS, DEFAULT_PARAMS, PARAM_LIMITS, sameParams, validateParams, type ChunkMethod, type ChunkParams } from './chunk-params.js';
+export { CHUNK_METHODS, DEFAULT_PARAMS, DEFAULT_SQUASHFS_PARAMS, PARAM_LIMITS, defaultParamsFor, sameParams, validateParams, type ChunkMethod, type ChunkParams } from './chunk-params.js';
 export { ID_BYTES, assertHex64, chunkId, idFromBytes, idToBytes, isChunkId, type ChunkId } from './chunk-id.js';
 export { ChunkerCore, type ChunkSink } from './chunker-core.js';
 export { ChunkScanner, type ChunkEvent, type ChunkedFile, type ScanOptions, type ScannedChunk, type SegmentedLayout } from './chunk-scanner.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { DEFAULT_PARAMS, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
+import { defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
 import { MAX_FETCH_IDS } from '@lxchunk/client';
 import { ChunkEncoder, compressZstdFrame } from '@lxchunk/store';
@@ -40,8 +40,8 @@ export interface EstimateResult {
  * against that seed's manifest (modelled from its index; metadata and properties differ slightly).
  */
 export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
-  const params = options.params ?? DEFAULT_PARAMS;
   const method = options.method ?? ((await detectRootfsKind(options.target)) === 'squashfs' ? 'squashfs' : 'cdc');
+  const params = options.params ?? defaultParamsFor(method);
   const have = new Set<string>();
   let baseManifest: Uint8Array | undefined;
   for (const seed of options.seeds) {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { DEFAULT_PARAMS, Sha256Worker, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
+import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import type { AliasInfo, ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
@@ -16,6 +16,7 @@ export interface PushOptions {
   readonly rootfsPath: string;
   readonly aliases?: readonly string[];
   readonly public?: boolean;
+  /** Chunk sizes for both files; default: the default of each file's method (defaultParamsFor). */
   readonly params?: ChunkParams;
   /** How to cut the rootfs; default 'squashfs' for a squashfs rootfs, else 'cdc'. */
   readonly rootfsMethod?: ChunkMethod;
@@ -63,7 +64,6 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     throw new InvalidInputError(`${options.metadataPath} is a unified image (it holds rootfs/); push takes a split image: metadata tarball + rootfs`);
   }
 
-  const params = options.params ?? DEFAULT_PARAMS;
   const rootfsMethod = options.rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc');
   const warnings: string[] = [];
   const sha256 = new Sha256Worker();
@@ -76,7 +76,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       const base = scanned;
       const { squashfs, ...result } = await chunkImageFile(path, {
         method,
-        params,
+        params: options.params ?? defaultParamsFor(method),
         sha256,
         alsoHash: [fingerprintHash],
         signal,

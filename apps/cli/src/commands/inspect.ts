@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
-import { DEFAULT_PARAMS, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
+import { defaultParamsFor, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { InvalidInputError } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
 import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
@@ -27,17 +27,18 @@ export function inspectCommand(context: CommandContext): Command {
     .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(wholeNumber))
     .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(wholeNumber))
     .action(async (file: string, options: InspectOptions) => {
+      const method = options.chunking ?? (await defaultChunkMethod(file));
+      const defaults = defaultParamsFor(method);
       const params = validateParams({
-        min: options.min ?? DEFAULT_PARAMS.min,
-        avg: options.avg ?? DEFAULT_PARAMS.avg,
-        max: options.max ?? DEFAULT_PARAMS.max,
+        min: options.min ?? defaults.min,
+        avg: options.avg ?? defaults.avg,
+        max: options.max ?? defaults.max,
       });
       const info = await stat(file);
       if (!info.isFile() && !info.isBlockDevice()) throw new InvalidInputError(`${file} is not a regular file`);
       const progress = byteProgress('chunking', info.size, context.stderr);
       let scanned;
       try {
-        const method = options.chunking ?? (await defaultChunkMethod(file));
         scanned = await chunkImageFile(file, { method, params, onProgress: (done) => progress.update(done), signal: context.signal });
       } finally {
         progress.stop();
