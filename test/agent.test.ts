@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +78,8 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     const imported = (await lxcImages()).find((image) => image.fingerprint === images[0]!.fingerprint)!;
     assert.equal(imported.properties['lxchunk.alias'], alias);
     assert.equal(imported.properties.os, 'debian');
+    // Kept as the base the server compresses the next manifest against.
+    await stat(join(work, 'agent-cache', 'manifests', `${images[0]!.fingerprint}.json`));
   });
 
   it('does nothing when nothing moved', async () => {
@@ -95,6 +97,7 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     assert.equal(synced.fingerprint, images[1]!.fingerprint);
     const size = (await readFile(images[1]!.rootfs)).length;
     assert.ok(synced.bytesFetched < size / 2, `fetched ${synced.bytesFetched} of ${size}`);
+    assert.match(result.stderr, new RegExp(`"manifestBase":"${images[0]!.fingerprint}"`), 'the manifest came compressed against the one of the image the alias pointed at');
     assert.ok(synced.bytesReused > size / 2, `reused ${synced.bytesReused}`);
     assert.equal(await aliasTarget(alias), images[1]!.fingerprint);
     assert.ok((await lxcImages()).some((image) => image.fingerprint === images[0]!.fingerprint), 'the previous image is kept as the next seed');
