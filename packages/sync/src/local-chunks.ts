@@ -3,6 +3,8 @@ import { chunkId, type ChunkId } from '@lxchunk/chunker';
 import { isLxchunkError } from '@lxchunk/errors';
 import type { ChunkReader } from '@lxchunk/store';
 
+const READ_AHEAD = 4 * 1024 * 1024;
+
 interface Location {
   readonly file: number;
   readonly offset: number;
@@ -10,8 +12,8 @@ interface Location {
 }
 
 /**
- * Where chunks can be read without the network: chunk stores (a cache, the staging store of an
- * interrupted pull) and byte ranges of local files (seeds, the files being pushed). Every read is
+ * Where chunks can be read without the network: chunk stores (a cache) and byte ranges of local
+ * files (seeds, what an interrupted pull had written, the files being pushed). Every read is
  * verified against the id; a range whose bytes no longer match (a corrupt or changed seed) is
  * dropped and reported as absent, so it can never reach an output file.
  */
@@ -21,6 +23,7 @@ export class LocalChunks {
   private readonly handles = new Map<number, Promise<FileHandle>>();
   private readonly ranges = new Map<ChunkId, Location[]>();
   private corrupt = 0;
+  private window: { file: number; offset: number; end: number; bytes: Promise<Buffer> } | undefined;
 
   addStore(store: ChunkReader): void {
     this.stores.push(store);
@@ -28,13 +31,24 @@ export class LocalChunks {
 
   /** Registers a file's chunks by their ids, lengths and (implied) offsets. */
   addFile(path: string, chunks: ReadonlyArray<{ readonly id: ChunkId; readonly length: number }>): void {
-    const file = this.paths.push(path) - 1;
     let offset = 0;
-    for (const { id, length } of chunks) {
+    this.addRanges(
+      path,
+      chunks.map(({ id, length }) => {
+        const range = { id, offset, length };
+        offset += length;
+        return range;
+      }),
+    );
+  }
+
+  /** Registers chunks at explicit offsets of a file, e.g. the verified ranges of an interrupted pull's output. */
+  addRanges(path: string, ranges: ReadonlyArray<{ readonly id: ChunkId; readonly offset: number; readonly length: number }>): void {
+    const file = this.paths.push(path) - 1;
+    for (const { id, offset, length } of ranges) {
       const known = this.ranges.get(id);
       if (known) known.push({ file, offset, length });
       else this.ranges.set(id, [{ file, offset, length }]);
-      offset += length;
     }
   }
 
@@ -80,19 +94,34 @@ export class LocalChunks {
   }
 
   async close(): Promise<void> {
+    this.window = undefined;
     const handles = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
   }
 
   private async readRange(location: Location): Promise<Uint8Array> {
-    let handle = this.handles.get(location.file);
-    if (!handle) {
-      handle = open(this.paths[location.file]!, 'r');
-      this.handles.set(location.file, handle);
+    const { file, offset, length } = location;
+    let window = this.window;
+    if (!(window && window.file === file && offset >= window.offset && offset + length <= window.end)) {
+      // Chunks are mostly wanted in the order a seed holds them: read ahead, one read per window.
+      // The window is shared while its read is in flight, so concurrent readers do not each read it.
+      window = { file, offset, end: offset + Math.max(length, READ_AHEAD), bytes: this.readAt(file, offset, Math.max(length, READ_AHEAD)) };
+      this.window = window;
     }
-    const bytes = Buffer.allocUnsafe(location.length);
-    const { bytesRead } = await (await handle).read(bytes, 0, location.length, location.offset);
+    const bytes = await window.bytes;
+    const from = offset - window.offset;
+    return bytes.subarray(from, Math.min(from + length, bytes.length));
+  }
+
+  private async readAt(file: number, offset: number, length: number): Promise<Buffer> {
+    let handle = this.handles.get(file);
+    if (!handle) {
+      handle = open(this.paths[file]!, 'r');
+      this.handles.set(file, handle);
+    }
+    const bytes = Buffer.allocUnsafe(length);
+    const { bytesRead } = await (await handle).read(bytes, 0, length, offset);
     return bytes.subarray(0, bytesRead);
   }
 }

@@ -1,14 +1,15 @@
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
 import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
-import { FsChunkStore, type ChunkStore } from '@lxchunk/store';
+import type { ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { LocalChunks } from './local-chunks.js';
+import { PartialFile } from './partial-file.js';
 import type { ProgressListener } from './progress-event.js';
 
 /** A local file that may share chunks with the image. With its index (e.g. from the server, for an image LXD already holds) it needs no chunking. */
@@ -67,15 +68,15 @@ export function pulledFileName(fingerprint: string, role: string): string {
   return role === 'metadata' ? fingerprint : `${fingerprint}.rootfs`;
 }
 
-const WRITE_BUFFER = 8 * 1024 * 1024;
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
 
 /**
- * Pulls an image: fetches only the chunks no local source has (into a staging store, or the
- * cache), then writes each file sequentially from verified chunks while hashing it, checks every
- * file's sha256 and the LXD fingerprint, and only then renames the files into place. An
- * interrupted pull leaves its verified chunks in the staging store; run again, it fetches only
- * the rest. Nothing half-written ever carries a final name.
+ * Pulls an image: each output file is assembled in place under a temporary name, fetched chunks
+ * written at their offsets as they arrive (and kept in the cache, if any); then one sequential
+ * pass fills every other position from local sources and hashes the file as it is on disk, for
+ * its sha256 and the LXD fingerprint. Only verified files are renamed into place. An interrupted
+ * pull leaves its temporary files; run again, it keeps their verified ranges and fetches only the
+ * rest. Nothing half-written ever carries a final name.
  */
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const { client, signal } = options;
@@ -92,28 +93,49 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       ...(signal ? { signal } : {}),
     }));
   const { manifest } = gotManifest;
-  await mkdir(options.outDir, { recursive: true });
-
   const staging = join(options.outDir, `.lxchunk-pull-${fingerprint}`);
-  const stagingStore = options.cache ? undefined : await FsChunkStore.open({ dir: staging, fsync: false });
-  const fetchedInto: ChunkStore = options.cache ?? stagingStore!;
+  await mkdir(staging, { recursive: true });
+
   const local = new LocalChunks();
-  local.addStore(fetchedInto);
-  const partials: string[] = [];
+  if (options.cache) local.addStore(options.cache);
+  const outputs: PartialFile[] = [];
   try {
+    for (const file of manifest.files) {
+      const output = await PartialFile.open(join(staging, `${file.role}.partial`), file.index, signal);
+      outputs.push(output);
+      local.addRanges(output.path, output.doneRanges());
+    }
     for (const seed of options.seeds ?? []) await addSeed(local, seed, manifest, signal);
 
-    const lengths = new Map<string, number>();
-    for (const file of manifest.files) for (const chunk of file.index.chunks) lengths.set(chunk.id, chunk.length);
+    // Where each chunk still has to be written.
+    const todo = new Map<string, Array<{ output: PartialFile; position: number }>>();
+    const distinct = new Set<string>();
+    for (const output of outputs) {
+      output.placements.forEach(({ id }, position) => {
+        distinct.add(id);
+        if (output.isDone(position)) return;
+        const places = todo.get(id);
+        if (places) places.push({ output, position });
+        else todo.set(id, [{ output, position }]);
+      });
+    }
     const toFetch: string[] = [];
-    for (const id of lengths.keys()) if (!(await local.mayHave(id))) toFetch.push(id);
+    let fetchTotal = 0;
+    for (const [id, [first]] of todo) {
+      if (await local.mayHave(id)) continue;
+      toFetch.push(id);
+      fetchTotal += first!.output.placements[first!.position]!.length;
+    }
 
-    const fetchTotal = toFetch.reduce((sum, id) => sum + lengths.get(id)!, 0);
     let fetchedBytes = 0;
+    const place = async (id: string, bytes: Uint8Array) => {
+      for (const { output, position } of todo.get(id) ?? []) await output.write(position, bytes);
+      await options.cache?.put(id, bytes);
+    };
     const { missing } = await client.fetchChunks(
       toFetch,
       async (id, bytes) => {
-        await fetchedInto.put(id, bytes);
+        await place(id, bytes);
         fetchedBytes += bytes.length;
         options.onProgress?.({ phase: 'fetch', done: fetchedBytes, total: fetchTotal });
       },
@@ -122,64 +144,55 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     if (missing.length > 0) throw new ChunkNotFoundError(missing[0]!);
     const fetched = new Set(toFetch);
 
+    // Then one pass per file in order: every other position from local sources, and the sha256s
+    // (the file's and LXD's fingerprint over all files) over the bytes as they are on disk.
     const bytesTotal = manifest.files.reduce((sum, file) => sum + file.index.size, 0);
+    const recovered = new Map<string, Uint8Array>();
+    const source = async (output: PartialFile, position: number): Promise<Uint8Array> => {
+      const { id } = output.placements[position]!;
+      const bytes = recovered.get(id) ?? (await local.read(id));
+      if (bytes) return bytes;
+      // Every local copy failed verification: fetch this one after all.
+      const got = await client.getChunk(id, { signal });
+      fetched.add(id);
+      recovered.set(id, got);
+      await options.cache?.put(id, got);
+      return got;
+    };
     const sha256: Sha256Sink = bytesTotal >= WORKER_THRESHOLD ? new Sha256Worker() : new InlineSha256();
-    let bytesReused = 0;
     const files: PulledFile[] = [];
     try {
       const fingerprintHash = sha256.create();
       let assembled = 0;
-      for (const file of manifest.files) {
-        const partial = join(staging, `${file.role}.partial`);
-        partials.push(partial);
-        await mkdir(dirname(partial), { recursive: true });
+      for (const [i, output] of outputs.entries()) {
+        const { role, index } = manifest.files[i]!;
         const fileHash = sha256.create();
-        const output = await open(partial, 'w');
-        try {
-          let buffer = Buffer.allocUnsafeSlow(WRITE_BUFFER);
-          let used = 0;
-          const flush = async () => {
-            if (used === 0) return;
-            const full = buffer.subarray(0, used);
-            await output.write(full, 0, used);
-            // The buffer goes to the hashing thread; start a fresh one.
-            await sha256.update([fileHash, fingerprintHash], full);
-            buffer = Buffer.allocUnsafeSlow(WRITE_BUFFER);
-            used = 0;
-          };
-          for (const chunk of file.index.chunks) {
-            signal?.throwIfAborted();
-            let bytes = await local.read(chunk.id);
-            if (!bytes) {
-              // Every local copy failed verification: fetch this one after all.
-              bytes = await client.getChunk(chunk.id, { signal });
-              await fetchedInto.put(chunk.id, bytes);
-              fetched.add(chunk.id);
-            }
-            if (!fetched.has(chunk.id)) bytesReused += bytes.length;
-            if (used + bytes.length > buffer.length) await flush();
-            buffer.set(bytes, used);
-            used += bytes.length;
-            assembled += bytes.length;
+        await output.fill(
+          (position) => source(output, position),
+          sha256,
+          [fileHash, fingerprintHash],
+          (bytes) => {
+            assembled += bytes;
             options.onProgress?.({ phase: 'assemble', done: assembled, total: bytesTotal });
-          }
-          await flush();
-          await output.sync();
-        } finally {
-          await output.close();
-        }
+          },
+          signal,
+        );
         const actual = await sha256.digest(fileHash);
-        if (actual !== file.index.sha256) throw new HashMismatchError(`assembled ${file.role}`, file.index.sha256, actual);
-        files.push({ role: file.role, path: join(options.outDir, pulledFileName(fingerprint, file.role)), size: file.index.size, sha256: actual });
+        if (actual !== index.sha256) throw new HashMismatchError(`assembled ${role}`, index.sha256, actual);
+        files.push({ role, path: join(options.outDir, pulledFileName(fingerprint, role)), size: index.size, sha256: actual });
       }
       const actualFingerprint = await sha256.digest(fingerprintHash);
       if (actualFingerprint !== fingerprint) throw new HashMismatchError('image fingerprint', fingerprint, actualFingerprint);
     } finally {
       await sha256.close();
     }
+    let bytesReused = 0;
+    for (const output of outputs) for (const { id, length } of output.placements) if (!fetched.has(id)) bytesReused += length;
 
     // Everything verified: only now do the files take their final names.
-    for (let i = 0; i < files.length; i++) await rename(partials[i]!, files[i]!.path);
+    for (const output of outputs) await output.sync();
+    for (const output of outputs.splice(0)) await output.close();
+    for (const [i, file] of files.entries()) await rename(join(staging, `${manifest.files[i]!.role}.partial`), file.path);
     await syncDirectory(options.outDir);
     await local.close();
     await rm(staging, { recursive: true, force: true });
@@ -191,16 +204,16 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       bytesTotal,
       bytesFetched: client.bytesReceived - receivedBefore,
       bytesReused,
-      chunksTotal: lengths.size,
+      chunksTotal: distinct.size,
       chunksFetched: fetched.size,
-      chunksReused: lengths.size - fetched.size,
+      chunksReused: distinct.size - fetched.size,
       corruptLocalChunks: local.corruptRanges,
       ...(gotManifest.base ? { manifestBase: gotManifest.base } : {}),
     };
   } catch (err) {
-    // Keep the staging store's verified chunks for a retry; never keep a half-written file.
+    // The temporary files hold only verified chunks (and holes): keep them for a retry.
     await local.close();
-    await Promise.all(partials.map((path) => rm(path, { force: true })));
+    await Promise.all(outputs.map((output) => output.close().catch(() => undefined)));
     throw err;
   }
 }
