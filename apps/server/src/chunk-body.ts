@@ -19,14 +19,18 @@ export function chunkBody(limit: number): RequestHandler {
       req.body = bytes;
       return next();
     }
-    const id = String(req.params.id);
-    try {
-      req.body = decodeChunk(id, 'zstd', bytes);
-    } catch (err) {
-      if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
-      // For an upload, bytes that do not decode to the id are the sender's mismatch, not our corruption.
-      throw Object.assign(new HashMismatchError(`uploaded zstd chunk ${id}`, id, 'undecodable or different content'), { cause: err });
-    }
+    req.body = inflateUploadedChunk(String(req.params.id), bytes);
     next();
   };
+}
+
+/** An uploaded zstd frame said to hold chunk `id`, decoded (size bounded) and verified. */
+export function inflateUploadedChunk(id: string, payload: Uint8Array): Uint8Array {
+  try {
+    return decodeChunk(id, 'zstd', payload);
+  } catch (err) {
+    if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
+    // For an upload, bytes that do not decode to the id are the sender's mismatch, not our corruption.
+    throw Object.assign(new HashMismatchError(`uploaded zstd chunk ${id}`, id, 'undecodable or different content'), { cause: err });
+  }
 }

@@ -22,6 +22,9 @@ export interface ServerLimits {
   readonly maxChunkBytes: number;
   readonly maxManifestBytes: number;
   readonly maxFetchIds: number;
+  /** One `POST /v1/chunks/upload` batch: its body, and its frames. */
+  readonly maxUploadBytes: number;
+  readonly maxUploadChunks: number;
   readonly maxMissingIds: number;
   readonly maxJsonBytes: number;
   readonly maxWaitSeconds: number;
@@ -31,6 +34,9 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   maxChunkBytes: 64 * 1024 * 1024,
   maxManifestBytes: 64 * 1024 * 1024,
   maxFetchIds: 4096,
+  // Room for one largest chunk with its framing; clients send about 8 MiB per batch.
+  maxUploadBytes: 128 * 1024 * 1024,
+  maxUploadChunks: 4096,
   maxMissingIds: 100_000,
   // 100000 ids as JSON strings are ~6.7 MB.
   maxJsonBytes: 8 * 1024 * 1024,

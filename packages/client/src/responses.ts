@@ -136,3 +136,12 @@ export function asMissing(value: unknown, asked: readonly string[]): string[] {
   }
   return missing as string[];
 }
+
+/** `POST /v1/chunks/upload`: the server must account for exactly the chunks sent. */
+export function asUploadReport(value: unknown, sent: number): { stored: number } {
+  const o = obj(value, 'upload report');
+  const chunks = int(o, 'chunks', 'upload report');
+  const stored = int(o, 'stored', 'upload report');
+  if (chunks !== sent || stored > chunks) throw new ProtocolError(`upload report: ${chunks} chunks (${stored} stored) for ${sent} sent`);
+  return { stored };
+}

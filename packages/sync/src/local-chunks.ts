@@ -4,6 +4,7 @@ import { isLxchunkError } from '@lxchunk/errors';
 import type { ChunkReader } from '@lxchunk/store';
 
 const READ_AHEAD = 4 * 1024 * 1024;
+const WINDOWS = 8;
 
 interface Location {
   readonly file: number;
@@ -23,7 +24,7 @@ export class LocalChunks {
   private readonly handles = new Map<number, Promise<FileHandle>>();
   private readonly ranges = new Map<ChunkId, Location[]>();
   private corrupt = 0;
-  private window: { file: number; offset: number; end: number; bytes: Promise<Buffer> } | undefined;
+  private windows: Array<{ file: number; offset: number; end: number; bytes: Promise<Buffer> }> = [];
 
   addStore(store: ChunkReader): void {
     this.stores.push(store);
@@ -94,7 +95,7 @@ export class LocalChunks {
   }
 
   async close(): Promise<void> {
-    this.window = undefined;
+    this.windows = [];
     const handles = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
@@ -102,12 +103,14 @@ export class LocalChunks {
 
   private async readRange(location: Location): Promise<Uint8Array> {
     const { file, offset, length } = location;
-    let window = this.window;
-    if (!(window && window.file === file && offset >= window.offset && offset + length <= window.end)) {
-      // Chunks are mostly wanted in the order a seed holds them: read ahead, one read per window.
-      // The window is shared while its read is in flight, so concurrent readers do not each read it.
+    // Chunks are mostly wanted in the order a file holds them, by a few concurrent readers (the
+    // batches of a push): read ahead, one read per window, and keep the last few windows. A
+    // window is shared while its read is in flight, so concurrent readers do not each read it.
+    let window = this.windows.find((w) => w.file === file && offset >= w.offset && offset + length <= w.end);
+    if (!window) {
       window = { file, offset, end: offset + Math.max(length, READ_AHEAD), bytes: this.readAt(file, offset, Math.max(length, READ_AHEAD)) };
-      this.window = window;
+      this.windows.unshift(window);
+      this.windows.length = Math.min(this.windows.length, WINDOWS);
     }
     const bytes = await window.bytes;
     const from = offset - window.offset;

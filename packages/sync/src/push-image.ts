@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import type { AliasInfo, ChunkServerClient } from '@lxchunk/client';
+import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
 import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
@@ -9,6 +9,9 @@ import { chunkImageFile } from './chunk-image-file.js';
 import { LocalChunks } from './local-chunks.js';
 import { squashfsAdvice } from './squashfs-advice.js';
 import type { ProgressListener } from './progress-event.js';
+
+/** Chunk bytes per upload request: large enough to amortise a request, small enough to keep a few in flight. */
+const UPLOAD_BATCH_BYTES = 8 * 1024 * 1024;
 
 export interface PushOptions {
   readonly client: ChunkServerClient;
@@ -20,7 +23,7 @@ export interface PushOptions {
   readonly params?: ChunkParams;
   /** How to cut the rootfs; default 'squashfs' for a squashfs rootfs, else 'cdc'. */
   readonly rootfsMethod?: ChunkMethod;
-  /** Chunk uploads in flight at once. */
+  /** Upload batches (about 8 MiB each) in flight at once; default 4. */
   readonly concurrency?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
@@ -116,17 +119,21 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     const upload = async (ids: readonly string[]) => {
       const total = ids.reduce((sum, id) => sum + lengths.get(id)!, 0);
       let done = 0;
-      const limit = pLimit(options.concurrency ?? 8);
+      const limit = pLimit(options.concurrency ?? 4);
       await Promise.all(
-        ids.map((id) =>
+        uploadBatches(ids, lengths).map((batch) =>
           limit(async () => {
-            signal?.throwIfAborted();
-            const bytes = await local.read(id);
-            // The id came from these very bytes moments ago: a mismatch means the file changed under us.
-            if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
-            await client.putChunk(id, bytes, { signal });
-            chunksUploaded++;
-            done += bytes.length;
+            const chunks: Array<{ id: string; bytes: Uint8Array }> = [];
+            for (const id of batch) {
+              signal?.throwIfAborted();
+              const bytes = await local.read(id);
+              // The id came from these very bytes moments ago: a mismatch means the file changed under us.
+              if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
+              chunks.push({ id, bytes });
+            }
+            await client.putChunks(chunks, { signal });
+            chunksUploaded += chunks.length;
+            done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
             options.onProgress?.({ phase: 'upload', done, total });
           }),
         ),
@@ -171,3 +178,21 @@ async function moveAlias(client: ChunkServerClient, name: string, target: string
   return { name, version: updated.version, previous: current?.target ?? null, changed: true };
 }
 
+/** Upload batches in image order: about UPLOAD_BATCH_BYTES each, within the server's limits. */
+function uploadBatches(ids: readonly string[], lengths: ReadonlyMap<string, number>): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const id of ids) {
+    const length = lengths.get(id)!;
+    if (batch.length > 0 && (bytes + length > UPLOAD_BATCH_BYTES || batch.length >= MAX_UPLOAD_CHUNKS)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(id);
+    bytes += length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}

@@ -8,6 +8,7 @@ import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
 import { canReadPrivate, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
+import { chunkUploadHandler } from './chunk-upload.js';
 import { parseIdList } from './id-list.js';
 
 interface LoadedChunk {
@@ -86,6 +87,8 @@ export function chunkRoutes(context: ServerContext): Router {
     if (result.stored) metrics.chunksStored.inc();
     res.status(result.stored ? 201 : 200).json({ id, stored: result.stored });
   });
+
+  router.post('/v1/chunks/upload', pushOnly, declaredBodyLimit(config.limits.maxUploadBytes), chunkUploadHandler(context));
 
   router.post('/v1/chunks/missing', ...json, async (req, res) => {
     requireScope(principalOf(res), 'push');

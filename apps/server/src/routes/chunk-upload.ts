@@ -1,0 +1,81 @@
+import type { RequestHandler } from 'express';
+import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
+import { InvalidInputError, PayloadTooLargeError, isLxchunkError } from '@lxchunk/errors';
+import { inflateUploadedChunk } from '../chunk-body.js';
+import type { ServerContext } from '../server-context.js';
+
+/** Puts in flight per request: enough to overlap the store's file-system round trips. */
+const PUTS_IN_FLIGHT = 8;
+
+export interface UploadReport {
+  /** Frames in the batch. */
+  readonly chunks: number;
+  /** Chunks that were new to the store. */
+  readonly stored: number;
+}
+
+/**
+ * `POST /v1/chunks/upload`: many chunks in one request, framed like a fetch response (identity or
+ * zstd frames, then the trailer). One request, one auth check and one lease transaction for the
+ * whole batch, where a PUT per chunk pays each of them per chunk. Every chunk is verified against
+ * its id before it is stored; a bad one fails the request with its error. Other chunks of the
+ * batch may have been stored meanwhile (puts overlap): each of those is whole and verified, and
+ * leased like any upload.
+ */
+export function chunkUploadHandler(context: ServerContext): RequestHandler {
+  const { store, db, config, metrics } = context;
+  const { maxUploadBytes, maxUploadChunks } = config.limits;
+  return async (req, res) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== BATCH_CONTENT_TYPE) throw new InvalidInputError(`an upload batch is ${BATCH_CONTENT_TYPE}, not ${JSON.stringify(type)}`);
+    const decoder = new ChunkBatchDecoder();
+    const leased: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let received = 0;
+    let chunks = 0;
+    let stored = 0;
+    const put = (frame: ChunkFrame) => {
+      if (++chunks > maxUploadChunks) throw new PayloadTooLargeError(`an upload batch holds at most ${maxUploadChunks} chunks`);
+      if (frame.status === FrameStatus.missing) throw new InvalidInputError(`upload frame for ${frame.id} has no chunk`);
+      const bytes = frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice();
+      const task = store.put(frame.id, bytes).then(
+        (result) => {
+          leased.push(frame.id);
+          metrics.chunkBytesReceived.inc(bytes.length);
+          if (result.stored) {
+            stored++;
+            metrics.chunksStored.inc();
+          }
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+    };
+    try {
+      for await (const piece of req as AsyncIterable<Buffer>) {
+        received += piece.length;
+        if (received > maxUploadBytes) throw new PayloadTooLargeError(`an upload batch is at most ${maxUploadBytes} bytes`);
+        decoder.push(piece, put);
+        while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+        if (failure) throw failure;
+      }
+      decoder.finish();
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+    } catch (err) {
+      // Body bytes may be left unread: do not reuse this connection.
+      res.set('Connection', 'close');
+      await Promise.all(inFlight);
+      throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
+    } finally {
+      // Each stored chunk is protected from GC until a manifest references it, as with PUT.
+      db.leases.renew(leased, Date.now() + config.leaseMs);
+    }
+    const report: UploadReport = { chunks, stored };
+    res.status(200).json(report);
+  };
+}
