@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat as fsStat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -118,8 +118,10 @@ export class FsChunkStore implements ChunkStore {
     return undefined;
   }
 
+  /** Existence only, checked synchronously: a stat of a cached directory entry costs microseconds. */
   async has(id: string): Promise<boolean> {
-    return (await this.locate(id)) !== undefined;
+    assertHex64(id);
+    return ENCODINGS.some((encoding) => existsSync(this.pathOf(id, encoding)));
   }
 
   /** Sizes from the file size and, for zstd, the frame header; the content is not verified. */
@@ -237,21 +239,8 @@ export class FsChunkStore implements ChunkStore {
     const { encoding, stored } = this.encoder.encode(bytes);
     const finalPath = this.pathOf(id, encoding);
     await io(`storing chunk ${id}`, async () => {
-      const fanoutDir = join(this.chunksDir, id.slice(0, 4));
-      const created = this.fanoutDirs.has(fanoutDir) ? undefined : await mkdir(fanoutDir, { recursive: true });
-      this.fanoutDirs.add(fanoutDir);
-      const tmpPath = this.fsync ? await this.writeTemp(id, stored) : this.writeTempSync(id, stored);
-      try {
-        // rename replaces atomically: a corrupt copy under this name is never visible half-fixed.
-        await rename(tmpPath, finalPath);
-      } catch (err) {
-        await unlink(tmpPath).catch(() => undefined);
-        throw err;
-      }
-      if (this.fsync) {
-        await syncDir(fanoutDir);
-        if (created !== undefined) await syncDir(this.chunksDir);
-      }
+      if (this.fsync) await this.writeDurable(id, stored, finalPath);
+      else this.writeCached(id, stored, finalPath);
     });
     for (const other of corruptCopies) {
       if (other === encoding) continue;
@@ -261,10 +250,40 @@ export class FsChunkStore implements ChunkStore {
     return { stored: true, storedSize: stored.length, encoding };
   }
 
+  /** Temp file, fsync, rename, fsync of the directories: on disk before the put resolves. */
+  private async writeDurable(id: string, stored: Uint8Array, finalPath: string): Promise<void> {
+    const fanoutDir = join(this.chunksDir, id.slice(0, 4));
+    const created = this.fanoutDirs.has(fanoutDir) ? undefined : await mkdir(fanoutDir, { recursive: true });
+    this.fanoutDirs.add(fanoutDir);
+    const tmpPath = await this.writeTemp(id, stored);
+    try {
+      // rename replaces atomically: a corrupt copy under this name is never visible half-fixed.
+      await rename(tmpPath, finalPath);
+    } catch (err) {
+      await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+    await syncDir(fanoutDir);
+    if (created !== undefined) await syncDir(this.chunksDir);
+  }
+
   /**
-   * Without fsync a chunk file is a page-cache copy: written synchronously it costs tens of
-   * microseconds, where open, write and close as async calls cost a thread-pool round trip each.
+   * Without fsync a chunk file is a page-cache copy: the same temp file and rename done
+   * synchronously cost tens of microseconds, where each async call costs a thread-pool round trip.
    */
+  private writeCached(id: string, stored: Uint8Array, finalPath: string): void {
+    const fanoutDir = join(this.chunksDir, id.slice(0, 4));
+    if (!this.fanoutDirs.has(fanoutDir)) mkdirSync(fanoutDir, { recursive: true });
+    this.fanoutDirs.add(fanoutDir);
+    const tmpPath = this.writeTempSync(id, stored);
+    try {
+      renameSync(tmpPath, finalPath);
+    } catch (err) {
+      rmSync(tmpPath, { force: true });
+      throw err;
+    }
+  }
+
   private writeTempSync(id: string, data: Uint8Array): string {
     const tmpPath = join(this.tmpDir, `${id}.${process.pid}.${randomUUID()}.tmp`);
     try {
