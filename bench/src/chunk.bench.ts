@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureCommand, median, which, type Measurement } from './measure.js';
+import { benchArgs } from './bench-args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const cache = join(root, '.bench-cache');
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const input = join(cache, `random-${SIZE}.bin`);
   await ensureRandomFile(input, SIZE);
   await readFile(input).catch(() => undefined); // warm the page cache: every tool reads from memory
-  const json = process.argv.includes('--json');
+  const json = benchArgs().includes('--json');
 
   const rows: Array<{ tool: string; m: Measurement; note?: string }> = [];
   rows.push({ tool: 'sha256sum', m: await median(RUNS, () => measureCommand('sha256sum', [input])) });

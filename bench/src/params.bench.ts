@@ -17,6 +17,7 @@ import {
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
 import { INDEX_ENTRY_BYTES, transferCost } from './transfer-cost.js';
 import { formatBytes, formatCount, formatPercent, KiB, paramsLabel } from './units.js';
+import { benchArgs } from './bench-args.js';
 
 const USAGE = `usage: node bench/dist/params.bench.js [--json] [--avg KIB,KIB,...] [--source auto|debootstrap|host-usr-fallback]
 
@@ -197,6 +198,7 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
+      args: benchArgs(),
       options: {
         json: { type: 'boolean', default: false },
         avg: { type: 'string' },

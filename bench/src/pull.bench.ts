@@ -26,6 +26,7 @@ import { processCpuSeconds } from './process-cpu.js';
 import { ensureRandomFile, warmPageCache } from './random-file.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
 import { formatBytes, formatCount, KiB } from './units.js';
+import { benchArgs } from './bench-args.js';
 
 const USAGE = `usage: node bench/dist/pull.bench.js [options]
 
@@ -454,7 +455,7 @@ function report(options: Options, imageBytes: number, rounds: readonly Round[], 
 let interrupted = false;
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), process.env);
+  const options = parseOptions(benchArgs(), process.env);
   const casync = which('casync');
   if (!casync) throw new Error('casync is not installed: run bin/setup (or apt-get install casync)');
   const cleanup = new CleanupStack();

@@ -27,6 +27,7 @@ import { rawBatchFetch } from './raw-batch-fetch.js';
 import { runWrk, writeWrkScript, type WrkResult } from './run-wrk.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
 import { formatBytes, formatCount, KiB } from './units.js';
+import { benchArgs } from './bench-args.js';
 
 const USAGE = `usage: node bench/dist/server.bench.js [options]
 
@@ -416,7 +417,7 @@ function report(options: Options, sets: readonly SetResult[], load: { start: num
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), process.env);
+  const options = parseOptions(benchArgs(), process.env);
   const tools = { wrk: findTool('wrk'), nginx: findTool('nginx') };
   const cleanup = new CleanupStack();
   const removeSignalHandlers = cleanup.onSignals();

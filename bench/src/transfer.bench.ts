@@ -28,6 +28,7 @@ import { which } from './measure.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
 import { formatBytes, formatPercent, KiB } from './units.js';
+import { benchArgs } from './bench-args.js';
 
 const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
 
@@ -319,6 +320,7 @@ function renderPlot(results: readonly CaseResult[], images: TestImageSet): strin
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: benchArgs(),
     options: {
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
