@@ -69,6 +69,7 @@ export function pulledFileName(fingerprint: string, role: string): string {
 }
 
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
+const WRITES_IN_FLIGHT = 64;
 
 /**
  * Pulls an image: each output file is assembled in place under a temporary name, fetched chunks
@@ -132,15 +133,26 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       for (const { output, position } of todo.get(id) ?? []) await output.write(position, bytes);
       await options.cache?.put(id, bytes);
     };
+    // Writes are not awaited one by one: the next frames are read and verified while earlier
+    // bytes go to disk. A few in flight bound the memory held.
+    const writing = new Set<Promise<void>>();
+    let writeFailure: unknown;
     const { missing } = await client.fetchChunks(
       toFetch,
       async (id, bytes) => {
-        await place(id, bytes);
+        if (writeFailure) throw writeFailure;
+        const write = place(id, bytes).catch((err: unknown) => {
+          writeFailure ??= err;
+        });
+        writing.add(write);
+        void write.finally(() => writing.delete(write));
+        while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
         fetchedBytes += bytes.length;
         options.onProgress?.({ phase: 'fetch', done: fetchedBytes, total: fetchTotal });
       },
       { signal },
-    );
+    ).finally(() => Promise.all(writing));
+    if (writeFailure) throw writeFailure;
     if (missing.length > 0) throw new ChunkNotFoundError(missing[0]!);
     const fetched = new Set(toFetch);
 
