@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,6 +90,16 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
 
   it('imports the next build fetching only the chunks LXD does not already have', async () => {
     await push(images[1]!);
+    // What interrupted pulls of images nobody wants any more left behind, and one still recent.
+    const pulls = join(work, 'agent-cache', 'pulls');
+    const stale = join(pulls, `.lxchunk-pull-${'a'.repeat(64)}`);
+    const recent = join(pulls, `.lxchunk-pull-${'b'.repeat(64)}`);
+    for (const dir of [stale, recent]) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'rootfs.partial'), 'left by a killed pull');
+    }
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    await utimes(stale, twoDaysAgo, twoDaysAgo);
     const result = await agentOnce();
     assert.equal(result.code, 0, result.stderr);
     const synced = result.results[0]!;
@@ -101,6 +111,8 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     assert.ok(synced.bytesReused > size / 2, `reused ${synced.bytesReused}`);
     assert.equal(await aliasTarget(alias), images[1]!.fingerprint);
     assert.ok((await lxcImages()).some((image) => image.fingerprint === images[0]!.fingerprint), 'the previous image is kept as the next seed');
+    assert.deepEqual(await readdir(pulls), [`.lxchunk-pull-${'b'.repeat(64)}`], 'the stale pull is gone, the recent one kept');
+    await rm(recent, { recursive: true });
   });
 
   it('removes images it imported beyond the retention, never others', async () => {

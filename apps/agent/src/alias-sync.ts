@@ -7,6 +7,7 @@ import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
 import { fetchManifest, pullImage, type ManifestCache, type Seed } from '@lxchunk/sync';
 import { MANAGED_PROPERTY, SOURCE_PROPERTY } from './agent-config.js';
 import type { SeedIndexes } from './seed-indexes.js';
+import { removeStalePulls } from './stale-pulls.js';
 
 export type SyncAction = 'unchanged' | 'alias-updated' | 'imported';
 
@@ -35,13 +36,15 @@ export interface AliasSyncContext {
 
 /** Seeds chunked per sync at most: the same alias's earlier images first, then the newest others. */
 const MAX_SEEDS = 3;
+/** An interrupted pull untouched this long is not coming back: its files go. */
+const STALE_PULL_MS = 24 * 3600 * 1000;
 
 /**
  * Brings one LXD alias in line with the server's alias of the same name. If LXD already has the
  * image, only the alias moves. Otherwise the image is pulled (seeded by the images LXD holds),
  * imported with its fingerprint checked by LXD itself, and only then is the alias pointed at it,
  * so an alias never names a missing image. Each step is idempotent: killed anywhere, the next
- * run finishes the job (the pull resumes from its staged chunks).
+ * run finishes the job (the pull resumes from what it had written).
  */
 export async function syncAlias(context: AliasSyncContext, alias: string): Promise<SyncResult> {
   const { client, lxd, signal } = context;
@@ -86,6 +89,8 @@ async function pullIntoLxd(
   const seeds = await seedsFor(context, alias, manifest, exportDir);
   const outDir = join(context.workDir, 'pulls');
   await mkdir(outDir, { recursive: true });
+  const stale = await removeStalePulls(outDir, fingerprint, STALE_PULL_MS);
+  if (stale.length > 0) context.log({ level: 'info', msg: 'removed stale pulls', alias, removed: stale });
   try {
     const result = await pullImage({ client, ref: fingerprint, outDir, seeds, manifest: fetched, ...(signal ? { signal } : {}) });
     const [metadata, rootfs] = result.files;
