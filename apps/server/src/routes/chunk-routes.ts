@@ -94,7 +94,9 @@ export function chunkRoutes(context: ServerContext): Router {
     requireScope(principalOf(res), 'push');
     const ids = parseIdList(req.body, config.limits.maxMissingIds);
     const unique = [...new Set(ids)];
-    const present = await mapLimit(unique, 64, (id) => store.has(id));
+    // The filesystem store answers `has` from a synchronous stat: no need to overlap them.
+    const present: boolean[] = [];
+    for (const id of unique) present.push(await store.has(id));
     const missing = unique.filter((_, i) => !present[i]);
     // The pusher will rely on the present ones until it commits its manifest.
     db.leases.renew(unique.filter((_, i) => present[i]), Date.now() + config.leaseMs);
@@ -152,17 +154,4 @@ function drained(res: Response): Promise<boolean> {
     res.once('drain', onDrain);
     res.once('close', onClose);
   });
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
