@@ -12,6 +12,8 @@ import type { ProgressListener } from './progress-event.js';
 
 /** Chunk bytes per upload request: large enough to amortise a request, small enough to keep a few in flight. */
 const UPLOAD_BATCH_BYTES = 8 * 1024 * 1024;
+/** Ids per background missing-chunk query during the scan. */
+const MISSING_CHECK_BATCH = 8192;
 
 export interface PushOptions {
   readonly client: ChunkServerClient;
@@ -70,6 +72,8 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   const rootfsMethod = options.rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc');
   const warnings: string[] = [];
   const sha256 = new Sha256Worker();
+  // The server is asked which chunks it lacks while the scan goes on, a batch at a time.
+  const missingCheck = new MissingCheck(client, signal);
   let manifest: ImageManifest;
   try {
     const fingerprintHash = sha256.create();
@@ -83,6 +87,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         sha256,
         alsoHash: [fingerprintHash],
         signal,
+        onChunk: ({ id }) => missingCheck.add(id),
         onProgress: (done) => options.onProgress?.({ phase: 'scan', done: base + done, total: scanTotal }),
       });
       scanned += result.size;
@@ -139,14 +144,14 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         ),
       );
     };
-    await upload(await client.missingChunks([...lengths.keys()], { signal }));
+    await upload(await missingCheck.finish());
     let manifestStatus: 'created' | 'exists';
     try {
       manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
     } catch (err) {
       // A server-side GC may have collected a chunk it told us it had; upload those and commit again.
       if (!isLxchunkError(err, 'CHUNKS_MISSING')) throw err;
-      await upload(await client.missingChunks([...lengths.keys()], { signal }));
+      await upload(await missingCheck.finish());
       manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
     }
     const moves: AliasMove[] = [];
@@ -195,4 +200,37 @@ function uploadBatches(ids: readonly string[], lengths: ReadonlyMap<string, numb
   }
   if (batch.length > 0) batches.push(batch);
   return batches;
+}
+
+/** Missing-chunk queries sent in the background as ids come in, so the scan and the server overlap. */
+class MissingCheck {
+  private readonly seen = new Set<string>();
+  private batch: string[] = [];
+  private readonly answers: Array<Promise<string[]>> = [];
+
+  constructor(
+    private readonly client: ChunkServerClient,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  add(id: string): void {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.batch.push(id);
+    if (this.batch.length >= MISSING_CHECK_BATCH) this.send();
+  }
+
+  /** Every id added that the server lacks, in the order added. */
+  async finish(): Promise<string[]> {
+    this.send();
+    return (await Promise.all(this.answers)).flat();
+  }
+
+  private send(): void {
+    if (this.batch.length === 0) return;
+    const answer = this.client.missingChunks(this.batch, { signal: this.signal });
+    answer.catch(() => undefined); // awaited in finish(); a scan that fails first never gets there
+    this.answers.push(answer);
+    this.batch = [];
+  }
 }
