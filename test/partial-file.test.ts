@@ -87,4 +87,13 @@ describe('PartialFile (real files)', () => {
     await again.close();
     assert.equal(createHash('sha256').update(await readFile(path)).digest('hex'), index.sha256);
   });
+
+  it('reports a file-system failure as IO_ERROR naming the file', async () => {
+    const path = join(dir, 'no-such-dir', 'rootfs.partial');
+    await assert.rejects(PartialFile.open(path, index), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'IO_ERROR');
+      assert.match(err.message, /no-such-dir/);
+      return true;
+    });
+  });
 });

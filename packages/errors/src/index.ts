@@ -1,3 +1,4 @@
 export { ERROR_CODES, LxchunkError, isLxchunkError, type ErrorCode } from './lxchunk-error.js';
 export * from './errors.js';
 export { HTTP_STATUS, errorBody, errorFromBody, type ErrorBody } from './http-status.js';
+export { withIoError } from './with-io-error.js';

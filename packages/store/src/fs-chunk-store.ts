@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, stat as fsStat, unlink } from 'node:fs/pr
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertHex64 } from '@lxchunk/chunker';
-import { ChunkCorruptError, ChunkNotFoundError, InvalidInputError, IoError, LxchunkError } from '@lxchunk/errors';
+import { ChunkCorruptError, ChunkNotFoundError, InvalidInputError, IoError, withIoError } from '@lxchunk/errors';
 import zstdBinding from 'zstd-napi/binding.js';
 import {
   ChunkEncoder,
@@ -75,7 +75,7 @@ export class FsChunkStore implements ChunkStore {
   /** Creates the store's directories if needed, then returns the store. */
   static async open(options: FsChunkStoreOptions): Promise<FsChunkStore> {
     const store = new FsChunkStore(options);
-    await io(`creating chunk store in ${store.dir}`, async () => {
+    await withIoError(`creating chunk store in ${store.dir}`, async () => {
       await mkdir(store.chunksDir, { recursive: true });
       await mkdir(store.tmpDir, { recursive: true });
     });
@@ -93,7 +93,7 @@ export class FsChunkStore implements ChunkStore {
     assertHex64(id);
     for (const encoding of ENCODINGS) {
       const path = this.pathOf(id, encoding);
-      const info = await io(`checking chunk ${id}`, () => fsStat(path).catch(ifMissing(undefined)));
+      const info = await withIoError(`checking chunk ${id}`, () => fsStat(path).catch(ifMissing(undefined)));
       if (info !== undefined) return { path, encoding, storedSize: info.size };
     }
     return undefined;
@@ -129,7 +129,7 @@ export class FsChunkStore implements ChunkStore {
     assertHex64(id);
     for (const encoding of ENCODINGS) {
       const path = this.pathOf(id, encoding);
-      const result = await io(`reading chunk ${id}`, () =>
+      const result = await withIoError(`reading chunk ${id}`, () =>
         withFile(path, async (file) => {
           const storedSize = (await file.stat()).size;
           if (encoding === 'identity') return { id, size: storedSize, storedSize, encoding };
@@ -174,16 +174,16 @@ export class FsChunkStore implements ChunkStore {
     let removed = false;
     for (const encoding of ENCODINGS) {
       const path = this.pathOf(id, encoding);
-      if (await io(`deleting chunk ${id}`, () => unlink(path).then(() => true, ifMissing(false)))) removed = true;
+      if (await withIoError(`deleting chunk ${id}`, () => unlink(path).then(() => true, ifMissing(false)))) removed = true;
     }
     return removed;
   }
 
   /** Walks the fan-out directories; yields only well-formed chunk file names, each id once. */
   async *list(): AsyncIterable<string> {
-    const prefixes = await io('listing chunks', () => readdir(this.chunksDir).catch(ifMissing([] as string[])));
+    const prefixes = await withIoError('listing chunks', () => readdir(this.chunksDir).catch(ifMissing([] as string[])));
     for (const prefix of prefixes.filter((name) => FANOUT_DIR.test(name)).sort()) {
-      const names = await io('listing chunks', () =>
+      const names = await withIoError('listing chunks', () =>
         readdir(join(this.chunksDir, prefix)).catch((err: unknown) =>
           // Gone meanwhile, or a stray file with a fan-out-like name: nothing of ours in it.
           code(err) === 'ENOENT' || code(err) === 'ENOTDIR' ? [] : Promise.reject(err),
@@ -207,11 +207,11 @@ export class FsChunkStore implements ChunkStore {
       throw new InvalidInputError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
     }
     const cutoff = Date.now() - olderThanMs;
-    const names = await io('listing temp files', () => readdir(this.tmpDir).catch(ifMissing([] as string[])));
+    const names = await withIoError('listing temp files', () => readdir(this.tmpDir).catch(ifMissing([] as string[])));
     let removed = 0;
     for (const name of names) {
       const path = join(this.tmpDir, name);
-      await io(`removing temp file ${path}`, async () => {
+      await withIoError(`removing temp file ${path}`, async () => {
         const info = await fsStat(path).catch(ifMissing(undefined));
         if (info === undefined || !info.isFile() || info.mtimeMs > cutoff) return;
         if (await unlink(path).then(() => true, ifMissing(false))) removed++;
@@ -238,14 +238,14 @@ export class FsChunkStore implements ChunkStore {
 
     const { encoding, stored } = this.encoder.encode(bytes);
     const finalPath = this.pathOf(id, encoding);
-    await io(`storing chunk ${id}`, async () => {
+    await withIoError(`storing chunk ${id}`, async () => {
       if (this.fsync) await this.writeDurable(id, stored, finalPath);
       else this.writeCached(id, stored, finalPath);
     });
     for (const other of corruptCopies) {
       if (other === encoding) continue;
       const path = this.pathOf(id, other);
-      await io(`removing corrupt chunk ${id}`, () => unlink(path).catch(ifMissing(undefined)));
+      await withIoError(`removing corrupt chunk ${id}`, () => unlink(path).catch(ifMissing(undefined)));
     }
     return { stored: true, storedSize: stored.length, encoding };
   }
@@ -328,7 +328,7 @@ export class FsChunkStore implements ChunkStore {
   private async readStored(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
     const limit = encoding === 'zstd' ? zstdBinding.compressBound(MAX_CHUNK_SIZE) : MAX_CHUNK_SIZE;
     const path = this.pathOf(id, encoding);
-    return io(`reading chunk ${id}`, () =>
+    return withIoError(`reading chunk ${id}`, () =>
       withFile(path, async (file) => {
         const size = (await file.stat()).size;
         if (size > limit) throw new ChunkCorruptError(id, `stored file is ${size} bytes`);
@@ -361,16 +361,6 @@ async function syncDir(path: string): Promise<void> {
     await dir.sync();
   } finally {
     await dir.close();
-  }
-}
-
-/** Runs fs work, turning unexpected fs errors into IoError; lxchunk errors pass through. */
-async function io<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof LxchunkError) throw err;
-    throw new IoError(`${action}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -1,6 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { chunkId, type ChunkId, type Sha256Handle, type Sha256Sink } from '@lxchunk/chunker';
-import { IoError } from '@lxchunk/errors';
+import { IoError, withIoError } from '@lxchunk/errors';
 import type { ChunkIndex } from '@lxchunk/format';
 
 export interface Placement {
@@ -44,16 +44,18 @@ export class PartialFile {
       placements.push({ id, offset, length });
       offset += length;
     }
-    const existing = await stat(path).catch(() => undefined);
-    const handle = await open(path, existing ? 'r+' : 'w+');
-    try {
-      const done = existing ? await verifiedPositions(handle, placements, existing.size, signal) : placements.map(() => false);
-      await handle.truncate(index.size);
-      return new PartialFile(path, handle, index, placements, done);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    return withIoError(`opening ${path}`, async () => {
+      const existing = await stat(path).catch(() => undefined);
+      const handle = await open(path, existing ? 'r+' : 'w+');
+      try {
+        const done = existing ? await verifiedPositions(handle, placements, existing.size, signal) : placements.map(() => false);
+        await handle.truncate(index.size);
+        return new PartialFile(path, handle, index, placements, done);
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+    });
   }
 
   isDone(position: number): boolean {
@@ -77,14 +79,18 @@ export class PartialFile {
     }
     // Swap before awaiting: callers from concurrent fetches must never lose each other's bytes.
     this.pending = { offset, parts: [bytes], length: bytes.length };
-    if (pending) await this.handle.writev(pending.parts, pending.offset);
+    if (pending) await this.writeOut(pending);
   }
 
   async flush(): Promise<void> {
     const pending = this.pending;
     if (!pending) return;
     this.pending = undefined;
-    await this.handle.writev(pending.parts, pending.offset);
+    await this.writeOut(pending);
+  }
+
+  private async writeOut({ parts, offset }: { parts: Uint8Array[]; offset: number }): Promise<void> {
+    await withIoError(`writing ${this.path}`, () => this.handle.writev(parts, offset));
   }
 
   /** Every position written or verified. */
@@ -121,7 +127,7 @@ export class PartialFile {
           let q = p;
           while (q < end && done[q]) q++;
           const runLength = placements[q - 1]!.offset + placements[q - 1]!.length - offset;
-          const { bytesRead } = await this.handle.read(block, offset - start, runLength, offset);
+          const { bytesRead } = await withIoError(`reading ${this.path}`, () => this.handle.read(block, offset - start, runLength, offset));
           if (bytesRead !== runLength) throw new IoError(`${this.path} is shorter than the chunks written to it`);
           p = q;
         } else {
@@ -131,7 +137,7 @@ export class PartialFile {
           p++;
         }
       }
-      if (filled) await this.handle.write(block, 0, length, start);
+      if (filled) await withIoError(`writing ${this.path}`, () => this.handle.write(block, 0, length, start));
       await sha256.update(handles, block);
       onBytes?.(length);
       position = end;
@@ -140,7 +146,7 @@ export class PartialFile {
 
   async sync(): Promise<void> {
     await this.flush();
-    await this.handle.sync();
+    await withIoError(`syncing ${this.path}`, () => this.handle.sync());
   }
 
   async close(): Promise<void> {
