@@ -9,20 +9,23 @@ import {
   type StoreFixture,
 } from '../src/index.js';
 
-describeChunkStoreConformance('FsChunkStore', async (): Promise<StoreFixture> => {
-  const dir = await mkdtemp(join(tmpdir(), 'lxchunk-store-'));
-  const store = await FsChunkStore.open({ dir });
-  return {
-    store,
-    compresses: true,
-    async corrupt(id) {
-      const location = await store.locate(id);
-      if (location === undefined) throw new Error(`cannot corrupt missing chunk ${id}`);
-      await writeFile(location.path, flipLastByte(await readFile(location.path)));
-    },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
-});
+// With fsync the writes are asynchronous and durable; without, synchronous page-cache copies: two write paths.
+for (const fsync of [true, false]) {
+  describeChunkStoreConformance(`FsChunkStore (fsync ${fsync ? 'on' : 'off'})`, async (): Promise<StoreFixture> => {
+    const dir = await mkdtemp(join(tmpdir(), 'lxchunk-store-'));
+    const store = await FsChunkStore.open({ dir, fsync });
+    return {
+      store,
+      compresses: true,
+      async corrupt(id) {
+        const location = await store.locate(id);
+        if (location === undefined) throw new Error(`cannot corrupt missing chunk ${id}`);
+        await writeFile(location.path, flipLastByte(await readFile(location.path)));
+      },
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  });
+}
 
 /** Reaches the protected records to damage one, as a disk would. */
 class TamperableMemoryStore extends MemoryChunkStore {
