@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InlineSha256, chunkStream } from '@lxchunk/chunker';
-import type { ChunkIndex } from '@lxchunk/format';
+import { chunkOffsets, type ChunkIndex } from '@lxchunk/format';
 import { PartialFile } from '@lxchunk/sync';
 import { SMALL_PARAMS, seeded } from './helpers/image-fixture.js';
 
@@ -14,8 +14,7 @@ describe('PartialFile (real files)', () => {
   let data: Uint8Array;
   let index: ChunkIndex;
   const chunkAt = (position: number) => {
-    let offset = 0;
-    for (let p = 0; p < position; p++) offset += index.chunks[p]!.length;
+    const offset = chunkOffsets(index)[position]!;
     return data.subarray(offset, offset + index.chunks[position]!.length);
   };
 
@@ -60,7 +59,7 @@ describe('PartialFile (real files)', () => {
     // Damage one written range, and leave stray bytes past the end.
     const damaged = written[2]!;
     const bytes = Buffer.from(await readFile(path));
-    const damagedOffset = index.chunks.slice(0, damaged).reduce((sum, chunk) => sum + chunk.length, 0);
+    const damagedOffset = chunkOffsets(index)[damaged]!;
     bytes[damagedOffset + 10] = bytes[damagedOffset + 10]! ^ 0x01;
     await writeFile(path, Buffer.concat([bytes, Buffer.from('stray tail')]));
 

@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { chunkId, type ChunkId, type Sha256Handle, type Sha256Sink } from '@lxchunk/chunker';
 import { IoError, withIoError } from '@lxchunk/errors';
-import type { ChunkIndex } from '@lxchunk/format';
+import { chunkOffsets, type ChunkIndex } from '@lxchunk/format';
 
 export interface Placement {
   readonly id: ChunkId;
@@ -38,12 +38,8 @@ export class PartialFile {
 
   /** Opens (or creates) the file at `path` for `index`, keeping the verified ranges of an earlier attempt. */
   static async open(path: string, index: ChunkIndex, signal?: AbortSignal): Promise<PartialFile> {
-    const placements: Placement[] = [];
-    let offset = 0;
-    for (const { id, length } of index.chunks) {
-      placements.push({ id, offset, length });
-      offset += length;
-    }
+    const offsets = chunkOffsets(index);
+    const placements = index.chunks.map(({ id, length }, position): Placement => ({ id, offset: offsets[position]!, length }));
     return withIoError(`opening ${path}`, async () => {
       const existing = await stat(path).catch(() => undefined);
       const handle = await open(path, existing ? 'r+' : 'w+');
@@ -118,7 +114,7 @@ export class PartialFile {
       signal?.throwIfAborted();
       const start = placements[position]!.offset;
       const end = blockEnd(placements, position);
-      const length = placements[end - 1]!.offset + placements[end - 1]!.length - start;
+      const length = endOf(placements[end - 1]!) - start;
       const block = Buffer.allocUnsafeSlow(length);
       let filled = false;
       for (let p = position; p < end; ) {
@@ -126,7 +122,7 @@ export class PartialFile {
         if (done[p]) {
           let q = p;
           while (q < end && done[q]) q++;
-          const runLength = placements[q - 1]!.offset + placements[q - 1]!.length - offset;
+          const runLength = endOf(placements[q - 1]!) - offset;
           const { bytesRead } = await withIoError(`reading ${this.path}`, () => this.handle.read(block, offset - start, runLength, offset));
           if (bytesRead !== runLength) throw new IoError(`${this.path} is shorter than the chunks written to it`);
           p = q;
@@ -168,7 +164,7 @@ async function verifiedPositions(handle: FileHandle, placements: readonly Placem
     const start = placements[position]!.offset;
     if (start >= size) break;
     const end = blockEnd(placements, position);
-    const length = placements[end - 1]!.offset + placements[end - 1]!.length - start;
+    const length = endOf(placements[end - 1]!) - start;
     const block = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(block, 0, length, start);
     for (let p = position; p < end; p++) {
@@ -188,4 +184,8 @@ function blockEnd(placements: readonly Placement[], position: number): number {
   let length = 0;
   while (end < placements.length && (end === position || length + placements[end]!.length <= READ_BLOCK)) length += placements[end++]!.length;
   return end;
+}
+
+function endOf({ offset, length }: Placement): number {
+  return offset + length;
 }
