@@ -15,9 +15,10 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chunkFile, defaultParamsFor } from '@lxchunk/chunker';
-import { mapSquashfs, squashfsSegments } from '@lxchunk/squashfs';
+import { defaultParamsFor } from '@lxchunk/chunker';
+import { chunkOffsets } from '@lxchunk/format';
 import { compressZstdFrame } from '@lxchunk/store';
+import { chunkImageFile } from '@lxchunk/sync';
 import { benchArgs } from './bench-args.js';
 import { run } from './exec.js';
 import { formatBytes } from './units.js';
@@ -29,14 +30,9 @@ interface Cut {
 }
 
 async function squashfsChunks(path: string): Promise<Cut[]> {
-  const layout = { method: 'squashfs' as const, segments: squashfsSegments(await mapSquashfs(path)) };
-  const { chunks } = await chunkFile(path, { params: defaultParamsFor('squashfs'), layout });
-  let offset = 0;
-  return chunks.map(({ id, length }) => {
-    const cut = { id, offset, length };
-    offset += length;
-    return cut;
-  });
+  const chunked = await chunkImageFile(path, { method: 'squashfs', params: defaultParamsFor('squashfs') });
+  const offsets = chunkOffsets(chunked);
+  return chunked.chunks.map(({ id, length }, position) => ({ id, offset: offsets[position]!, length }));
 }
 
 async function main(): Promise<void> {
