@@ -7,6 +7,7 @@ import { chunkLikePush } from './helpers/chunk-like-push.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { storedChunkPaths } from './helpers/stored-chunks.js';
 
 interface PushJson {
   fingerprint: string;
@@ -27,14 +28,6 @@ interface PullJson {
   corruptLocalChunks: number;
   manifestBase?: string;
   files: Array<{ role: string; path: string; size: number; sha256: string }>;
-}
-
-async function storedChunkPaths(dataDir: string): Promise<Map<string, string>> {
-  const paths = new Map<string, string>();
-  for (const fan of await readdir(join(dataDir, 'chunks'))) {
-    for (const name of await readdir(join(dataDir, 'chunks', fan))) paths.set(name.slice(0, 64), join(dataDir, 'chunks', fan, name));
-  }
-  return paths;
 }
 
 describe('chunk push and chunk pull (real server, real squashfs images)', () => {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_UPLOAD_CHUNKS } from '@lxchunk/client';
 import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
@@ -8,6 +6,7 @@ import { compressZstdFrame } from '@lxchunk/store';
 import { http, rawRequest } from './helpers/http.js';
 import { seeded } from './helpers/image-fixture.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { storedChunkPaths } from './helpers/stored-chunks.js';
 
 interface Frame {
   readonly id: string;
@@ -24,14 +23,6 @@ function batch(frames: readonly Frame[], options: { trailer?: boolean } = {}): B
 
 function identity(bytes: Uint8Array, id = chunkId(bytes)): Frame {
   return { id, status: FrameStatus.identity, payload: bytes };
-}
-
-async function storedIds(dataDir: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const fan of await readdir(join(dataDir, 'chunks')).catch(() => [])) {
-    for (const name of await readdir(join(dataDir, 'chunks', fan))) ids.add(name.slice(0, 64));
-  }
-  return ids;
 }
 
 describe('server: batched chunk upload (real server process)', () => {
@@ -57,7 +48,7 @@ describe('server: batched chunk upload (real server process)', () => {
     assert.deepEqual(first.json, { chunks: 2, stored: 2 });
     const again = await upload(batch([identity(raw), zstd]));
     assert.deepEqual(again.json, { chunks: 2, stored: 0 });
-    const stored = await storedIds(server.dataDir);
+    const stored = await storedChunkPaths(server.dataDir);
     assert.ok(stored.has(chunkId(raw)) && stored.has(chunkId(compressible)));
     const missing = await http(server.url, 'POST', '/v1/chunks/missing', { token: push, body: { ids: [chunkId(raw), chunkId(compressible)] } });
     assert.deepEqual(missing.json.missing, []);
@@ -70,7 +61,7 @@ describe('server: batched chunk upload (real server process)', () => {
     const result = await upload(batch([identity(good), bad, identity(after)]));
     assert.equal(result.status, 422);
     assert.equal(result.json.error.code, 'HASH_MISMATCH');
-    const stored = await storedIds(server.dataDir);
+    const stored = await storedChunkPaths(server.dataDir);
     assert.ok(stored.has(chunkId(good)), 'a verified chunk before the bad one is kept');
     assert.ok(!stored.has(bad.id));
     // The chunk after it may or may not have been stored (puts overlap); if it was, it is whole.
@@ -94,7 +85,7 @@ describe('server: batched chunk upload (real server process)', () => {
       assert.equal(result.status, 400, `${name}: ${result.status} ${result.body}`);
       assert.equal(result.json.error.code, 'INVALID_INPUT', name);
     }
-    assert.ok(!(await storedIds(server.dataDir)).has(chunkId(cut)), 'the cut frame is not stored');
+    assert.ok(!(await storedChunkPaths(server.dataDir)).has(chunkId(cut)), 'the cut frame is not stored');
   });
 
   it('needs a push token: 401 anonymous, 403 read-only', async () => {
