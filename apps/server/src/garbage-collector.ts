@@ -1,5 +1,6 @@
-import type { FsChunkStore } from '@lxchunk/store';
+import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
+import { ChunkKeeper } from './chunk-keeper.js';
 import type { MetadataDb } from './db/metadata-db.js';
 
 export interface GcReport {
@@ -14,7 +15,9 @@ export interface GcReport {
 
 export interface GcOptions {
   readonly db: MetadataDb;
-  readonly store: FsChunkStore;
+  readonly store: ChunkReader & ChunkPruner;
+  /** The running server's promises to pushes in progress; offline gc makes its own. */
+  readonly keeper?: ChunkKeeper;
   /** Shared with manifest commits; omitted by offline gc, which holds the data dir lock instead. */
   readonly commitLock?: AsyncMutex;
   readonly retentionKeep: number;
@@ -26,8 +29,9 @@ export interface GcOptions {
  * Retention, then mark and sweep. Retention deletes images that fell out of every alias's newest
  * `retentionKeep` targets; the sweep deletes chunks no image references, except those leased by a
  * push still in progress (it uploaded them, or was told they exist, and has not committed its
- * manifest yet). The sweep runs under the commit lock, so no manifest can start referencing a
- * chunk between the decision and the delete.
+ * manifest yet). Leases are read live, chunk by chunk, through the ChunkKeeper: a push that starts
+ * while the sweep runs is protected as well. The sweep runs under the commit lock, so no manifest
+ * can start referencing a chunk between the decision and the delete.
  */
 export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   const { db, store, dryRun } = options;
@@ -36,25 +40,23 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
     const imagesDeleted = db.aliases.retentionCandidates(options.retentionKeep);
     if (!dryRun) for (const fingerprint of imagesDeleted) db.images.delete(fingerprint);
     if (!dryRun) db.leases.expire(now);
-    const leasedIds = db.leases.leasedIds(now);
+    const keeper = options.keeper ?? new ChunkKeeper(db, store, 0);
     const dropped = new Set(dryRun ? imagesDeleted : []);
+    const isReferenced = (id: string) => isStillReferenced(db, id, dropped);
     let chunksDeleted = 0;
     let bytesFreed = 0;
     let chunksKept = 0;
     let leased = 0;
     for await (const id of store.list()) {
-      if (isStillReferenced(db, id, dropped)) {
-        chunksKept++;
-        continue;
+      // Most chunks are referenced or leased: no stat for those. The keeper checks again before deleting.
+      const stat = keeper.isProtected(id, isReferenced) ? undefined : await store.stat(id);
+      const outcome = await keeper.sweep(id, isReferenced, dryRun);
+      if (outcome === 'referenced') chunksKept++;
+      else if (outcome === 'leased') leased++;
+      else if (outcome === 'deleted') {
+        chunksDeleted++;
+        bytesFreed += stat?.storedSize ?? 0;
       }
-      if (leasedIds.has(id)) {
-        leased++;
-        continue;
-      }
-      const stat = await store.stat(id);
-      if (!dryRun && !(await store.delete(id))) continue;
-      chunksDeleted++;
-      bytesFreed += stat?.storedSize ?? 0;
     }
     return { dryRun, imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased };
   };

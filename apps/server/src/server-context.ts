@@ -1,6 +1,7 @@
 import type { FsChunkStore } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
 import type { ChangeNotifier } from './change-notifier.js';
+import type { ChunkKeeper } from './chunk-keeper.js';
 import type { MetadataDb } from './db/metadata-db.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -12,6 +13,8 @@ export interface ServerContext {
   readonly db: MetadataDb;
   /** Manifest commits and garbage collection take turns. */
   readonly commitLock: AsyncMutex;
+  /** Keeps the chunks promised to pushes in progress safe from GC. */
+  readonly keeper: ChunkKeeper;
   readonly changes: ChangeNotifier;
   readonly metrics: ServerMetrics;
   /** Aborted when the server starts draining. */

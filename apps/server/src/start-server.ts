@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { AsyncMutex } from './async-mutex.js';
 import { ChangeNotifier } from './change-notifier.js';
+import { ChunkKeeper } from './chunk-keeper.js';
 import { createApp } from './create-app.js';
 import { openDataDir } from './data-dir.js';
 import { collectGarbage } from './garbage-collector.js';
@@ -34,6 +35,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     store: dataDir.store,
     db: dataDir.db,
     commitLock: new AsyncMutex(),
+    keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
     metrics: new ServerMetrics(),
     draining: drain.signal,
@@ -79,6 +81,7 @@ async function periodicGc(context: ServerContext): Promise<void> {
       db: context.db,
       store: context.store,
       commitLock: context.commitLock,
+      keeper: context.keeper,
       retentionKeep: context.config.retentionKeep,
       dryRun: false,
     });

@@ -12,6 +12,8 @@ import type { ProgressListener } from './progress-event.js';
 
 /** Chunk bytes per upload request: large enough to amortise a request, small enough to keep a few in flight. */
 const UPLOAD_BATCH_BYTES = 8 * 1024 * 1024;
+/** Manifest commits tried when the server answers CHUNKS_MISSING, each after re-uploading. */
+const COMMIT_ATTEMPTS = 3;
 /** Ids per background missing-chunk query during the scan. */
 const MISSING_CHECK_BATCH = 8192;
 
@@ -145,14 +147,19 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       );
     };
     await upload(await missingCheck.finish());
-    let manifestStatus: 'created' | 'exists';
-    try {
-      manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
-    } catch (err) {
-      // A server-side GC may have collected a chunk it told us it had; upload those and commit again.
-      if (!isLxchunkError(err, 'CHUNKS_MISSING')) throw err;
-      await upload(await missingCheck.finish());
-      manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
+    let manifestStatus: 'created' | 'exists' | undefined;
+    for (let attempt = 1; !manifestStatus; attempt++) {
+      try {
+        manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
+      } catch (err) {
+        if (!isLxchunkError(err, 'CHUNKS_MISSING') || attempt >= COMMIT_ATTEMPTS) throw err;
+        // A chunk the server had was lost since it said so (found corrupt and moved aside, or a
+        // lease ran out during a very long push): ask again about every chunk, which also renews
+        // their leases, upload what it lacks now, and commit again.
+        const recheck = new MissingCheck(client, signal);
+        for (const id of lengths.keys()) recheck.add(id);
+        await upload(await recheck.finish());
+      }
     }
     const moves: AliasMove[] = [];
     for (const name of aliases) moves.push(await moveAlias(client, name, manifest.fingerprint, signal));

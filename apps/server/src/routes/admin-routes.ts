@@ -16,6 +16,7 @@ export function adminRoutes(context: ServerContext): Router {
       db: context.db,
       store: context.store,
       commitLock: context.commitLock,
+      keeper: context.keeper,
       retentionKeep: context.config.retentionKeep,
       dryRun: dryRun === 'true',
     });

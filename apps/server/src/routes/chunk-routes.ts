@@ -21,7 +21,7 @@ interface LoadedChunk {
 const CORK_FRAMES = 32;
 
 export function chunkRoutes(context: ServerContext): Router {
-  const { store, db, config, metrics } = context;
+  const { store, db, config, metrics, keeper } = context;
   const router = Router();
   const json: RequestHandler[] = [declaredBodyLimit(config.limits.maxJsonBytes), express.json({ limit: config.limits.maxJsonBytes })];
   const checkId: RequestHandler = (req, _res, next) => {
@@ -81,8 +81,10 @@ export function chunkRoutes(context: ServerContext): Router {
   router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
     const id = String(req.params.id);
     const bytes = req.body as Uint8Array;
+    // Leased before it is stored, and after any delete of it in progress: GC cannot undo this put.
+    keeper.promise([id]);
+    await keeper.settled(id);
     const result = await store.put(id, bytes);
-    db.leases.renew([id], Date.now() + config.leaseMs);
     metrics.chunkBytesReceived.inc(bytes.length);
     if (result.stored) metrics.chunksStored.inc();
     res.status(result.stored ? 201 : 200).json({ id, stored: result.stored });
@@ -94,12 +96,12 @@ export function chunkRoutes(context: ServerContext): Router {
     requireScope(principalOf(res), 'push');
     const ids = parseIdList(req.body, config.limits.maxMissingIds);
     const unique = [...new Set(ids)];
-    // The filesystem store answers `has` from a synchronous stat: no need to overlap them.
-    const present: boolean[] = [];
-    for (const id of unique) present.push(await store.has(id));
-    const missing = unique.filter((_, i) => !present[i]);
-    // The pusher will rely on the present ones until it commits its manifest.
-    db.leases.renew(unique.filter((_, i) => present[i]), Date.now() + config.leaseMs);
+    // The pusher relies on the present ones until it commits its manifest: lease them all before
+    // looking (an absent one's lease is harmless, it expires), so none can be collected after it
+    // was seen. The filesystem store answers `holds` from a synchronous stat: no need to overlap.
+    keeper.promise(unique);
+    const missing: string[] = [];
+    for (const id of unique) if (!(await keeper.holds(id))) missing.push(id);
     res.json({ missing });
   });
 

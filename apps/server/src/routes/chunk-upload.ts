@@ -4,6 +4,11 @@ import { InvalidInputError, PayloadTooLargeError, isLxchunkError } from '@lxchun
 import { inflateUploadedChunk } from '../chunk-body.js';
 import type { ServerContext } from '../server-context.js';
 
+interface UploadedChunk {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
 /** Puts in flight per request: enough to overlap the store's file-system round trips. */
 const PUTS_IN_FLIGHT = 8;
 
@@ -23,25 +28,26 @@ export interface UploadReport {
  * leased like any upload.
  */
 export function chunkUploadHandler(context: ServerContext): RequestHandler {
-  const { store, db, config, metrics } = context;
+  const { store, config, metrics, keeper } = context;
   const { maxUploadBytes, maxUploadChunks } = config.limits;
   return async (req, res) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== BATCH_CONTENT_TYPE) throw new InvalidInputError(`an upload batch is ${BATCH_CONTENT_TYPE}, not ${JSON.stringify(type)}`);
     const decoder = new ChunkBatchDecoder();
-    const leased: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let received = 0;
     let chunks = 0;
     let stored = 0;
-    const put = (frame: ChunkFrame) => {
+    // A frame's payload is a view of the decoder's buffer: copied (or inflated) before push returns.
+    const accept = (frame: ChunkFrame): UploadedChunk => {
       if (++chunks > maxUploadChunks) throw new PayloadTooLargeError(`an upload batch holds at most ${maxUploadChunks} chunks`);
       if (frame.status === FrameStatus.missing) throw new InvalidInputError(`upload frame for ${frame.id} has no chunk`);
-      const bytes = frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice();
-      const task = store.put(frame.id, bytes).then(
+      return { id: frame.id, bytes: frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice() };
+    };
+    const put = ({ id, bytes }: UploadedChunk) => {
+      const task = keeper.settled(id).then(() => store.put(id, bytes)).then(
         (result) => {
-          leased.push(frame.id);
           metrics.chunkBytesReceived.inc(bytes.length);
           if (result.stored) {
             stored++;
@@ -59,7 +65,12 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       for await (const piece of req as AsyncIterable<Buffer>) {
         received += piece.length;
         if (received > maxUploadBytes) throw new PayloadTooLargeError(`an upload batch is at most ${maxUploadBytes} bytes`);
-        decoder.push(piece, put);
+        const arrived: UploadedChunk[] = [];
+        decoder.push(piece, (frame) => arrived.push(accept(frame)));
+        // Leased before they are stored (one transaction for the piece's chunks): from the moment
+        // a chunk is on disk until a manifest references it, GC keeps it.
+        keeper.promise(arrived.map((chunk) => chunk.id));
+        for (const chunk of arrived) put(chunk);
         while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
         if (failure) throw failure;
       }
@@ -71,9 +82,6 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       res.set('Connection', 'close');
       await Promise.all(inFlight);
       throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
-    } finally {
-      // Each stored chunk is protected from GC until a manifest references it, as with PUT.
-      db.leases.renew(leased, Date.now() + config.leaseMs);
     }
     const report: UploadReport = { chunks, stored };
     res.status(200).json(report);
