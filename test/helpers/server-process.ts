@@ -23,10 +23,11 @@ let tokenCounter = 0;
  * Starts a real `chunk serve` process on a free loopback port, as an operator would, and waits
  * until it says where it listens.
  */
-export async function startServer(extraArgs: readonly string[] = [], dataDir?: string): Promise<ServerProcess> {
+export async function startServer(extraArgs: readonly string[] = [], dataDir?: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lxchunk-server-')));
   const child = spawn(chunkBin, ['serve', '--data', dir, '--listen', '127.0.0.1:0', '--json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));

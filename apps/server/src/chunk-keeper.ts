@@ -1,3 +1,4 @@
+import { crashPoint } from '@lxchunk/errors';
 import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
 import type { MetadataDb } from './db/metadata-db.js';
 
@@ -62,7 +63,9 @@ export class ChunkKeeper {
     const deleted = this.store.delete(id);
     this.deleting.set(id, deleted);
     try {
-      return (await deleted) ? 'deleted' : 'absent';
+      const outcome = (await deleted) ? 'deleted' : 'absent';
+      crashPoint('gc.delete');
+      return outcome;
     } finally {
       this.deleting.delete(id);
     }

@@ -2,3 +2,4 @@ export { ERROR_CODES, LxchunkError, isLxchunkError, type ErrorCode } from './lxc
 export * from './errors.js';
 export { HTTP_STATUS, errorBody, errorFromBody, type ErrorBody } from './http-status.js';
 export { withIoError } from './with-io-error.js';
+export { crashPoint } from './crash-point.js';

@@ -2,6 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { chunkId, type ChunkId, type Sha256Handle, type Sha256Sink } from '@lxchunk/chunker';
 import { IoError, withIoError } from '@lxchunk/errors';
 import { chunkOffsets, type ChunkIndex } from '@lxchunk/format';
+import { writeFully } from './write-fully.js';
 
 export interface Placement {
   readonly id: ChunkId;
@@ -86,7 +87,7 @@ export class PartialFile {
   }
 
   private async writeOut({ parts, offset }: { parts: Uint8Array[]; offset: number }): Promise<void> {
-    await withIoError(`writing ${this.path}`, () => this.handle.writev(parts, offset));
+    await withIoError(`writing ${this.path}`, () => writeFully(this.handle, parts, offset));
   }
 
   /** Every position written or verified. */
@@ -133,7 +134,7 @@ export class PartialFile {
           p++;
         }
       }
-      if (filled) await withIoError(`writing ${this.path}`, () => this.handle.write(block, 0, length, start));
+      if (filled) await withIoError(`writing ${this.path}`, () => writeFully(this.handle, [block.subarray(0, length)], start));
       await sha256.update(handles, block);
       onBytes?.(length);
       position = end;

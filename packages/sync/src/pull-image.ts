@@ -2,7 +2,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
-import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError } from '@lxchunk/errors';
+import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
 import type { ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
@@ -132,6 +132,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     const place = async (id: string, bytes: Uint8Array) => {
       for (const { output, position } of todo.get(id) ?? []) await output.write(position, bytes);
       await options.cache?.put(id, bytes);
+      crashPoint('pull.fetch');
     };
     // Writes are not awaited one by one: the next frames are read and verified while earlier
     // bytes go to disk. A few in flight bound the memory held.
@@ -204,7 +205,11 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     // Everything verified: only now do the files take their final names.
     for (const output of outputs) await output.sync();
     for (const output of outputs.splice(0)) await output.close();
-    for (const [i, file] of files.entries()) await rename(join(staging, `${manifest.files[i]!.role}.partial`), file.path);
+    crashPoint('pull.verified');
+    for (const [i, file] of files.entries()) {
+      await rename(join(staging, `${manifest.files[i]!.role}.partial`), file.path);
+      crashPoint('pull.rename');
+    }
     await syncDirectory(options.outDir);
     await local.close();
     await rm(staging, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
-import { InvalidInputError, isLxchunkError } from '@lxchunk/errors';
+import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
 import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
 import { chunkImageFile } from './chunk-image-file.js';
@@ -139,6 +139,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
               chunks.push({ id, bytes });
             }
             await client.putChunks(chunks, { signal });
+            crashPoint('push.upload');
             chunksUploaded += chunks.length;
             done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
             options.onProgress?.({ phase: 'upload', done, total });
@@ -161,6 +162,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         await upload(await recheck.finish());
       }
     }
+    crashPoint('push.commit');
     const moves: AliasMove[] = [];
     for (const name of aliases) moves.push(await moveAlias(client, name, manifest.fingerprint, signal));
     return {
