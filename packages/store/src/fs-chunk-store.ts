@@ -54,8 +54,8 @@ const ZSTD_HEADER_MAX = 18;
  * at existence only; `get` verifies every read; `put` verifies an existing copy and replaces it if
  * it is corrupt (e.g. zero-length after a crash), so re-pushing a chunk repairs it.
  *
- * A corrupt copy is never deleted: `quarantine` (and a repairing `put`) renames it to
- * `dir/quarantine/<id>.<ms since epoch>.<8 random hex>.raw|zst`, atomically, so it is out of `has` and `list`
+ * A corrupt copy is never deleted: `quarantine` (and a repairing `put`) renames it, atomically,
+ * to `dir/quarantine/<id>.<ms since epoch>.<8 random hex>.raw|zst`, so it leaves `has` and `list`
  * at once and its bytes stay for forensics. In this process a quarantine and a put of one id take
  * turns, so a quarantine never moves the fresh copy a concurrent put just wrote.
  */
