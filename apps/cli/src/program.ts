@@ -8,6 +8,7 @@ import { pullCommand } from './commands/pull.js';
 import { pushCommand } from './commands/push.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
+import { verifyCommand } from './commands/verify.js';
 
 export function createProgram(context: CommandContext): Command {
   const program = new Command('chunk')
@@ -23,6 +24,7 @@ export function createProgram(context: CommandContext): Command {
   program.addCommand(estimateCommand(context));
   program.addCommand(agentCommand(context));
   program.addCommand(gcCommand(context));
+  program.addCommand(verifyCommand(context));
   program.addCommand(tokenCommand(context));
   const override = (command: Command): void => {
     command.exitOverride();

@@ -11,11 +11,20 @@ export interface Progress {
  * and logs of CI jobs stay free of carriage-return noise.
  */
 export function byteProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  return progressBar(label, total, (n) => prettyBytes(n), stream);
+}
+
+/** The same bar for a number of things (chunks), as `done/total` and a rate per second. */
+export function countProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  return progressBar(label, total, (n) => String(Math.round(n)), stream);
+}
+
+function progressBar(label: string, total: number, format: (amount: number) => string, stream: NodeJS.WriteStream): Progress {
   if (!stream.isTTY || total === 0) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${label} [{bar}] {percentage}% {doneBytes}/{totalBytes} {rate}/s ETA {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% {doneAmount}/{totalAmount} {rate}/s ETA {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 50,
@@ -25,9 +34,9 @@ export function byteProgress(label: string, total: number, stream: NodeJS.WriteS
   );
   const started = performance.now();
   const fields = (done: number) => ({
-    doneBytes: prettyBytes(done),
-    totalBytes: prettyBytes(total),
-    rate: prettyBytes(done / Math.max((performance.now() - started) / 1000, 0.001)),
+    doneAmount: format(done),
+    totalAmount: format(total),
+    rate: format(done / Math.max((performance.now() - started) / 1000, 0.001)),
   });
   bar.start(total, 0, fields(0));
   return {

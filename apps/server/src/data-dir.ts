@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DataDirLockedError } from '@lxchunk/errors';
-import { FsChunkStore } from '@lxchunk/store';
+import { FsChunkStore, type FsChunkStoreOptions } from '@lxchunk/store';
 import { MetadataDb } from './db/metadata-db.js';
 
 /** A server's (or offline gc's) exclusive hold on a data directory: its chunks and its metadata. */
@@ -20,7 +20,13 @@ export const METADATA_FILE = 'metadata.db';
  * same directory is refused with DATA_DIR_LOCKED. The lock is a directory proper-lockfile keeps
  * fresh, so a crashed holder's lock goes stale by itself and never needs manual cleanup.
  */
-export async function openDataDir(dir: string, options: { fsync: boolean; onLockLost?: (err: Error) => void }): Promise<DataDir> {
+export interface DataDirOptions {
+  readonly fsync: boolean;
+  readonly onLockLost?: (err: Error) => void;
+  readonly onQuarantine?: FsChunkStoreOptions['onQuarantine'];
+}
+
+export async function openDataDir(dir: string, options: DataDirOptions): Promise<DataDir> {
   await mkdir(dir, { recursive: true });
   let release: () => Promise<void>;
   try {
@@ -37,7 +43,7 @@ export async function openDataDir(dir: string, options: { fsync: boolean; onLock
     throw err;
   }
   try {
-    const store = await FsChunkStore.open({ dir, fsync: options.fsync });
+    const store = await FsChunkStore.open({ dir, fsync: options.fsync, onQuarantine: options.onQuarantine });
     // Temp files older than an hour belong to writers that died; nothing live is that slow.
     await store.cleanTemp(3600_000);
     const db = MetadataDb.open(join(dir, METADATA_FILE));

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The server's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
 export class ServerMetrics {
@@ -33,10 +33,25 @@ export class ServerMetrics {
     help: 'Stored chunks that failed verification when read (never sent)',
     registers: [this.registry],
   });
+  readonly chunksQuarantined = new Counter({
+    name: 'lxchunk_chunks_quarantined_total',
+    help: 'Corrupt stored chunks moved to the quarantine directory (by a read, a verify or a repairing upload)',
+    registers: [this.registry],
+  });
+  readonly quarantinedChunks: Gauge;
   readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });
   readonly gcBytesFreed = new Counter({ name: 'lxchunk_gc_bytes_freed_total', help: 'Bytes freed by GC', registers: [this.registry] });
 
-  constructor() {
+  /** `countQuarantined` is asked at each scrape: operators remove quarantined files by hand once examined. */
+  constructor(countQuarantined: () => Promise<number> = async () => 0) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lxchunk_' });
+    this.quarantinedChunks = new Gauge({
+      name: 'lxchunk_quarantined_chunks',
+      help: 'Corrupt chunk copies held in the quarantine directory now',
+      registers: [this.registry],
+      async collect() {
+        this.set(await countQuarantined());
+      },
+    });
   }
 }

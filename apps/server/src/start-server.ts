@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type { FsChunkStore } from '@lxchunk/store';
 import { AsyncMutex } from './async-mutex.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
@@ -25,9 +26,15 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
+  // The gauge is read at scrape time only, once dataDir is set.
+  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store));
   const dataDir = await openDataDir(config.dataDir, {
     fsync: config.fsync,
     onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
+    onQuarantine: (chunk) => {
+      metrics.chunksQuarantined.inc();
+      config.log({ level: 'warn', msg: 'corrupt chunk quarantined: the next push that needs it uploads it again', id: chunk.id, path: chunk.path });
+    },
   });
   const drain = new AbortController();
   const context: ServerContext = {
@@ -37,7 +44,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     commitLock: new AsyncMutex(),
     keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
-    metrics: new ServerMetrics(),
+    metrics,
     draining: drain.signal,
   };
   const http = createApp(context).listen(config.port, config.host);
@@ -73,6 +80,12 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   })();
   config.log({ level: 'info', msg: 'server listening', url, dataDir: config.dataDir });
   return { url, closed };
+}
+
+async function countQuarantined(store: FsChunkStore): Promise<number> {
+  let count = 0;
+  for await (const _ of store.listQuarantined()) count++;
+  return count;
 }
 
 async function periodicGc(context: ServerContext): Promise<void> {

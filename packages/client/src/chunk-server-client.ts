@@ -11,7 +11,7 @@ import {
   encodeFrameHeader,
   type ImageManifest,
 } from '@lxchunk/format';
-import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame } from '@lxchunk/store';
+import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './bounded.js';
 import { ByteCounter } from './byte-counter.js';
@@ -19,6 +19,7 @@ import { MAX_FETCH_IDS, fetchBatch } from './chunk-batch-fetch.js';
 import { HttpTransport, followsUncertainAttempt, type HttpResponse, type RequestSpec } from './http-transport.js';
 import { asAlias, asAliasList, asChanges, asGcReport, asHistory, asImageList, asMissing, asUploadReport, parseJson } from './responses.js';
 import { RetryPolicy } from './retry-policy.js';
+import { readVerifyStream } from './verify-stream.js';
 import type {
   AliasExpectation,
   AliasHistoryEntry,
@@ -73,7 +74,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
  *   target we set is taken as success, and the alias is re-read to return its current state.
  *   Any other 412 is thrown as PRECONDITION_FAILED.
  * - `gc` is repeated only when the server certainly did not run it (the connection could not be
- *   made, or 429/503).
+ *   made, or 429/503). `verify` is never repeated: its progress has already been reported.
  */
 export class ChunkServerClient {
   readonly url: string;
@@ -581,6 +582,24 @@ export class ChunkServerClient {
       signal: options.signal,
     });
     return asGcReport(parseJson(response, 'POST /v1/gc'));
+  }
+
+  /**
+   * Has the server read and verify every stored chunk now (admin), quarantining the corrupt ones
+   * with `repair`; `onProgress` hears how far it got (about twice a second).
+   */
+  async verify(options: { repair?: boolean; onProgress?: (progress: VerifyProgress) => void; signal?: AbortSignal } = {}): Promise<VerifyReport> {
+    const query = new URLSearchParams();
+    if (options.repair) query.set('repair', 'true');
+    const response = await this.transport.open({
+      method: 'POST',
+      path: '/v1/admin/verify',
+      query,
+      headers: { accept: 'application/x-ndjson' },
+      retry: 'none',
+      signal: options.signal,
+    });
+    return readVerifyStream(response.body, options.onProgress);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { isChunkId } from '@lxchunk/chunker';
 import { ProtocolError } from '@lxchunk/errors';
+import type { VerifyProblem, VerifyProgress, VerifyReport } from '@lxchunk/store';
 import type { HttpResponse } from './http-transport.js';
 import type { AliasHistoryEntry, AliasInfo, Change, ChangesResult, GcReport, ImageSummary } from './types.js';
 
@@ -124,6 +125,35 @@ export function asGcReport(value: unknown): GcReport {
     chunksKept: int(o, 'chunksKept', 'gc report'),
     leased: int(o, 'leased', 'gc report'),
     dryRun: o.dryRun,
+  };
+}
+
+export function asVerifyProgress(value: unknown): VerifyProgress {
+  const o = obj(value, 'verify progress');
+  return { done: int(o, 'done', 'verify progress'), total: int(o, 'total', 'verify progress') };
+}
+
+export function asVerifyReport(value: unknown): VerifyReport {
+  const what = 'verify report';
+  const o = obj(value, what);
+  if (typeof o.repair !== 'boolean') throw new ProtocolError(`${what}.repair: expected a boolean`);
+  const problems = arr(o.problems, `${what}.problems`).map((item): VerifyProblem => {
+    const p = obj(item, `${what}.problems[]`);
+    if (p.kind !== 'corrupt' && p.kind !== 'unreadable') throw new ProtocolError(`${what}.problems[].kind: expected corrupt or unreadable`);
+    if (typeof p.quarantined !== 'boolean') throw new ProtocolError(`${what}.problems[].quarantined: expected a boolean`);
+    return { id: fingerprint(p, 'id', `${what}.problems[]`), kind: p.kind, code: str(p, 'code', what), message: str(p, 'message', what), quarantined: p.quarantined };
+  });
+  const count = (key: string) => int(o, key, what);
+  return {
+    repair: o.repair,
+    chunks: count('chunks'),
+    ok: count('ok'),
+    corrupt: count('corrupt'),
+    unreadable: count('unreadable'),
+    quarantined: count('quarantined'),
+    okBytes: count('okBytes'),
+    corruptBytes: count('corruptBytes'),
+    problems,
   };
 }
 

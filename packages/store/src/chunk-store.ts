@@ -1,6 +1,6 @@
 /**
  * Chunk store capabilities, split so that a component asks only for what it uses: the agent's seed
- * lookup needs a reader, CI push needs a writer, only GC needs a pruner.
+ * lookup needs a reader, CI push needs a writer, only GC needs a pruner, only a verifier quarantines.
  *
  * Every method validates the id (64 lowercase hex, else InvalidIdError / INVALID_ID) before it
  * touches anything, so an id can never be used as a path trick.
@@ -40,7 +40,7 @@ export interface PutResult {
 export interface ChunkWriter {
   /**
    * Stores `bytes` under `id` after checking BLAKE3(bytes) === id (HashMismatchError otherwise,
-   * nothing stored). Idempotent; a corrupt existing copy is replaced.
+   * nothing stored). Idempotent; a corrupt existing copy is quarantined and replaced.
    */
   put(id: string, bytes: Uint8Array): Promise<PutResult>;
 }
@@ -52,4 +52,34 @@ export interface ChunkPruner {
   list(): AsyncIterable<string>;
 }
 
-export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner;
+/** A chunk moved aside because its stored bytes failed verification; the bytes are kept for forensics. */
+export interface QuarantinedChunk {
+  readonly id: string;
+  readonly encoding: ChunkEncoding;
+  /** Bytes of the damaged stored copy. */
+  readonly storedSize: number;
+  /** When it was moved aside, in ms since the epoch. */
+  readonly at: number;
+}
+
+export interface QuarantineResult {
+  /** False when nothing was moved: the chunk is absent, or every stored copy verifies. */
+  readonly quarantined: boolean;
+  /** Stored bytes moved aside (0 when nothing was). */
+  readonly storedSize: number;
+}
+
+export interface ChunkQuarantine {
+  /**
+   * Verifies the stored copies of `id` and moves aside every one that fails (keeping its bytes),
+   * so that from then on `has` is false and the next push uploads the chunk again instead of
+   * being told it is present. An intact copy is never moved: a stale report of corruption (the
+   * chunk was repaired meanwhile) cannot remove a good chunk. `put` does the same with a corrupt
+   * copy it replaces.
+   */
+  quarantine(id: string): Promise<QuarantineResult>;
+  /** Every quarantined copy still held, in no promised order. */
+  listQuarantined(): AsyncIterable<QuarantinedChunk>;
+}
+
+export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner & ChunkQuarantine;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chunkId } from '@lxchunk/chunker';
 import type { ErrorCode } from '@lxchunk/errors';
 import { MAX_CHUNK_SIZE } from './chunk-codec.js';
-import type { ChunkStore } from './chunk-store.js';
+import type { ChunkStore, QuarantinedChunk } from './chunk-store.js';
 
 export interface StoreFixture {
   readonly store: ChunkStore;
@@ -158,6 +158,7 @@ export function describeChunkStoreConformance(name: string, factory: () => Promi
           await rejectsWithCode(store.stat(id), 'INVALID_ID');
           await rejectsWithCode(store.put(id, Uint8Array.of(1)), 'INVALID_ID');
           await rejectsWithCode(store.delete(id), 'INVALID_ID');
+          await rejectsWithCode(store.quarantine(id), 'INVALID_ID');
           assert.deepEqual(await listAll(store), []);
         });
       }
@@ -183,7 +184,7 @@ export function describeChunkStoreConformance(name: string, factory: () => Promi
           await rejectsWithCode(store.get(id), 'CHUNK_CORRUPT');
         });
 
-        it(`put repairs a corrupted ${kind} chunk`, async function () {
+        it(`put repairs a corrupted ${kind} chunk and keeps the damaged copy in quarantine`, async function () {
           const { store, corrupt } = fx();
           const bytes = make();
           const id = chunkId(bytes);
@@ -193,8 +194,56 @@ export function describeChunkStoreConformance(name: string, factory: () => Promi
           assert.equal(result.stored, true);
           assertSameBytes(await store.get(id), bytes);
           assert.deepEqual(await listAll(store), [id]);
+          assert.deepEqual((await quarantinedIds(store)), [id]);
+        });
+
+        it(`quarantine moves a corrupted ${kind} chunk aside: missing from then on, until a put restores it`, async function () {
+          const { store, corrupt } = fx();
+          const bytes = make();
+          const id = chunkId(bytes);
+          const { storedSize, encoding } = await store.put(id, bytes);
+          await corrupt(id);
+          assert.deepEqual(await store.quarantine(id), { quarantined: true, storedSize });
+          assert.equal(await store.has(id), false);
+          assert.equal(await store.stat(id), undefined);
+          await rejectsWithCode(store.get(id), 'CHUNK_NOT_FOUND');
+          assert.deepEqual(await listAll(store), []);
+          const held = await listQuarantinedAll(store);
+          assert.deepEqual(held.map(({ id, encoding, storedSize }) => ({ id, encoding, storedSize })), [{ id, encoding, storedSize }]);
+          assert.deepEqual(await store.quarantine(id), { quarantined: false, storedSize: 0 }, 'nothing left to move');
+          assert.equal((await store.put(id, bytes)).stored, true);
+          assertSameBytes(await store.get(id), bytes);
         });
       }
+    });
+
+    describe('quarantine', function () {
+      it('leaves an intact chunk in place and moves nothing for an absent one', async function () {
+        const { store } = fx();
+        const bytes = new Uint8Array(randomBytes(2000));
+        const id = chunkId(bytes);
+        await store.put(id, bytes);
+        assert.deepEqual(await store.quarantine(id), { quarantined: false, storedSize: 0 });
+        assertSameBytes(await store.get(id), bytes);
+        assert.deepEqual(await store.quarantine(chunkId(Uint8Array.of(3))), { quarantined: false, storedSize: 0 });
+        assert.deepEqual(await listQuarantinedAll(store), []);
+      });
+
+      it('a quarantine racing a repairing put never leaves the chunk missing or corrupt', async function () {
+        const { store, corrupt } = fx();
+        const bytes = new Uint8Array(randomBytes(16 * 1024));
+        const id = chunkId(bytes);
+        await store.put(id, bytes);
+        for (let round = 0; round < 5; round++) {
+          await corrupt(id);
+          // Either order is fine: a quarantine first, then the put writes; or the put repairs, and the quarantine finds it intact.
+          const [quarantined, put] = await Promise.all([store.quarantine(id), store.put(id, bytes)]);
+          assert.ok(quarantined.quarantined || put.stored, 'the corrupt copy was neither moved nor replaced');
+          assertSameBytes(await store.get(id), bytes);
+          assert.equal(await store.has(id), true);
+        }
+        assert.deepEqual(await quarantinedIds(store), Array.from({ length: 5 }, () => id));
+      });
     });
 
     describe('delete and list', function () {
@@ -265,6 +314,16 @@ async function listAll(store: ChunkStore): Promise<string[]> {
   const ids: string[] = [];
   for await (const id of store.list()) ids.push(id);
   return ids;
+}
+
+async function listQuarantinedAll(store: ChunkStore): Promise<QuarantinedChunk[]> {
+  const held: QuarantinedChunk[] = [];
+  for await (const chunk of store.listQuarantined()) held.push(chunk);
+  return held;
+}
+
+async function quarantinedIds(store: ChunkStore): Promise<string[]> {
+  return (await listQuarantinedAll(store)).map((chunk) => chunk.id);
 }
 
 async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {

@@ -14,7 +14,7 @@ import {
   verifyChunkBytes,
   zstdContentSize,
 } from './chunk-codec.js';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult } from './chunk-store.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
 
 export interface FsChunkStoreOptions {
   /** Root directory; chunks live in `dir/chunks`, in-progress writes in `dir/tmp`. */
@@ -23,6 +23,8 @@ export interface FsChunkStoreOptions {
   readonly fsync?: boolean;
   /** zstd level used when compressing. Default 3. */
   readonly compressionLevel?: number;
+  /** Told of every copy moved to `dir/quarantine` (by `quarantine` or by a `put` that repairs): for metrics and logs. */
+  readonly onQuarantine?: (chunk: QuarantinedChunk & { readonly path: string }) => void;
 }
 
 /** Where a stored chunk file is, for a server that streams the stored bytes as-is. */
@@ -37,6 +39,8 @@ const SUFFIX: Record<ChunkEncoding, string> = { identity: '.raw', zstd: '.zst' }
 const ENCODINGS: readonly ChunkEncoding[] = ['identity', 'zstd'];
 const FANOUT_DIR = /^[0-9a-f]{4}$/;
 const CHUNK_FILE = /^([0-9a-f]{64})\.(raw|zst)$/;
+const QUARANTINE_FILE = /^([0-9a-f]{64})\.(\d+)\.[0-9a-f]{8}\.(raw|zst)$/;
+const ENCODING_OF: Record<string, ChunkEncoding> = { raw: 'identity', zst: 'zstd' };
 // A zstd frame header is at most 18 bytes: enough to learn the content size without reading it all.
 const ZSTD_HEADER_MAX = 18;
 
@@ -49,15 +53,24 @@ const ZSTD_HEADER_MAX = 18;
  * this process or others) each rename a complete, identical file. `has`, `stat` and `locate` look
  * at existence only; `get` verifies every read; `put` verifies an existing copy and replaces it if
  * it is corrupt (e.g. zero-length after a crash), so re-pushing a chunk repairs it.
+ *
+ * A corrupt copy is never deleted: `quarantine` (and a repairing `put`) renames it, atomically,
+ * to `dir/quarantine/<id>.<ms since epoch>.<8 random hex>.raw|zst`, so it leaves `has` and `list`
+ * at once and its bytes stay for forensics. In this process a quarantine and a put of one id take
+ * turns, so a quarantine never moves the fresh copy a concurrent put just wrote.
  */
 export class FsChunkStore implements ChunkStore {
   readonly dir: string;
   private readonly chunksDir: string;
   private readonly tmpDir: string;
+  private readonly quarantineDir: string;
   private readonly fsync: boolean;
+  private readonly onQuarantine: FsChunkStoreOptions['onQuarantine'];
   private readonly encoder: ChunkEncoder;
   // Concurrent puts of one id in this process share one write instead of racing renames.
   private readonly inflight = new Map<string, Promise<PutResult>>();
+  // Quarantines in progress: puts of the id wait for them, and `has` answers after them.
+  private readonly quarantining = new Map<string, Promise<QuarantineResult>>();
   // Fan-out directories known to exist: a put skips its mkdir. (One removed by hand fails the put's rename, with ENOENT.)
   private readonly fanoutDirs = new Set<string>();
 
@@ -68,7 +81,9 @@ export class FsChunkStore implements ChunkStore {
     this.dir = options.dir;
     this.chunksDir = join(options.dir, 'chunks');
     this.tmpDir = join(options.dir, 'tmp');
+    this.quarantineDir = join(options.dir, 'quarantine');
     this.fsync = options.fsync ?? true;
+    this.onQuarantine = options.onQuarantine;
     this.encoder = new ChunkEncoder(options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL);
   }
 
@@ -118,9 +133,15 @@ export class FsChunkStore implements ChunkStore {
     return undefined;
   }
 
-  /** Existence only, checked synchronously: a stat of a cached directory entry costs microseconds. */
+  /**
+   * Existence only, checked synchronously: a stat of a cached directory entry costs microseconds.
+   * A chunk being quarantined is answered after the move, so once a read has found it corrupt a
+   * missing-check reports it missing.
+   */
   async has(id: string): Promise<boolean> {
     assertHex64(id);
+    const quarantining = this.quarantining.get(id);
+    if (quarantining !== undefined) await quarantining.catch(() => undefined);
     return ENCODINGS.some((encoding) => existsSync(this.pathOf(id, encoding)));
   }
 
@@ -162,6 +183,8 @@ export class FsChunkStore implements ChunkStore {
 
   async put(id: string, bytes: Uint8Array): Promise<PutResult> {
     verifyChunkBytes(id, bytes);
+    // A quarantine decides on the copy it read: write after it, never under it.
+    for (let q = this.quarantining.get(id); q !== undefined; q = this.quarantining.get(id)) await q.catch(() => undefined);
     const pending = this.inflight.get(id);
     if (pending !== undefined) return { ...(await pending), stored: false };
     const write = this.putVerified(id, bytes).finally(() => this.inflight.delete(id));
@@ -177,6 +200,27 @@ export class FsChunkStore implements ChunkStore {
       if (await withIoError(`deleting chunk ${id}`, () => unlink(path).then(() => true, ifMissing(false)))) removed = true;
     }
     return removed;
+  }
+
+  async quarantine(id: string): Promise<QuarantineResult> {
+    assertHex64(id);
+    const pending = this.quarantining.get(id);
+    if (pending !== undefined) return pending;
+    // Registered before its first await, so a put arriving from now on waits for it.
+    const run = this.quarantineCorrupt(id).finally(() => this.quarantining.delete(id));
+    this.quarantining.set(id, run);
+    return run;
+  }
+
+  async *listQuarantined(): AsyncIterable<QuarantinedChunk> {
+    const names = await withIoError('listing quarantined chunks', () => readdir(this.quarantineDir).catch(ifMissing([] as string[])));
+    for (const name of names.sort()) {
+      const match = QUARANTINE_FILE.exec(name);
+      if (match === null) continue;
+      const info = await withIoError(`reading quarantined chunk ${name}`, () => fsStat(join(this.quarantineDir, name)).catch(ifMissing(undefined)));
+      if (info === undefined) continue; // removed by an operator meanwhile
+      yield { id: match[1]!, encoding: ENCODING_OF[match[3]!]!, storedSize: info.size, at: Number(match[2]) };
+    }
   }
 
   /** Walks the fan-out directories; yields only well-formed chunk file names, each id once. */
@@ -221,19 +265,13 @@ export class FsChunkStore implements ChunkStore {
   }
 
   private async putVerified(id: string, bytes: Uint8Array): Promise<PutResult> {
-    const corruptCopies: ChunkEncoding[] = [];
     for (const encoding of ENCODINGS) {
       // A synchronous stat answers the common case (a new chunk) without two failed async opens.
       if (!existsSync(this.pathOf(id, encoding))) continue;
-      const stored = await this.readStored(id, encoding);
+      const stored = await this.readVerdict(id, encoding);
       if (stored === undefined) continue;
-      try {
-        decodeChunk(id, encoding, stored);
-        return { stored: false, storedSize: stored.length, encoding };
-      } catch (err) {
-        if (!(err instanceof ChunkCorruptError)) throw err;
-        corruptCopies.push(encoding);
-      }
+      if (stored.intact) return { stored: false, storedSize: stored.size, encoding };
+      await this.moveAside(id, encoding, stored.size);
     }
 
     const { encoding, stored } = this.encoder.encode(bytes);
@@ -242,12 +280,58 @@ export class FsChunkStore implements ChunkStore {
       if (this.fsync) await this.writeDurable(id, stored, finalPath);
       else this.writeCached(id, stored, finalPath);
     });
-    for (const other of corruptCopies) {
-      if (other === encoding) continue;
-      const path = this.pathOf(id, other);
-      await withIoError(`removing corrupt chunk ${id}`, () => unlink(path).catch(ifMissing(undefined)));
-    }
     return { stored: true, storedSize: stored.length, encoding };
+  }
+
+  private async quarantineCorrupt(id: string): Promise<QuarantineResult> {
+    // A put in flight may be repairing the chunk: judge what it leaves, not what it replaces.
+    for (let p = this.inflight.get(id); p !== undefined; p = this.inflight.get(id)) await p.catch(() => undefined);
+    let quarantined = false;
+    let storedSize = 0;
+    for (const encoding of ENCODINGS) {
+      const stored = await this.readVerdict(id, encoding);
+      if (stored === undefined || stored.intact || !(await this.moveAside(id, encoding, stored.size))) continue;
+      quarantined = true;
+      storedSize += stored.size;
+    }
+    return { quarantined, storedSize };
+  }
+
+  /** Whether one encoding's copy is absent (undefined), intact, or corrupt; with its stored size. */
+  private async readVerdict(id: string, encoding: ChunkEncoding): Promise<{ intact: boolean; size: number } | undefined> {
+    let stored: Uint8Array | undefined;
+    try {
+      stored = await this.readStored(id, encoding);
+      if (stored === undefined) return undefined;
+      decodeChunk(id, encoding, stored);
+      return { intact: true, size: stored.length };
+    } catch (err) {
+      if (!(err instanceof ChunkCorruptError)) throw err;
+      // An oversized file is refused before it is read: its size comes from the file system.
+      const path = this.pathOf(id, encoding);
+      const size = stored?.length ?? (await withIoError(`reading chunk ${id}`, () => fsStat(path).catch(ifMissing(undefined))))?.size ?? 0;
+      return { intact: false, size };
+    }
+  }
+
+  /** Renames a corrupt copy into `dir/quarantine`; false when it was gone meanwhile (deleted by GC). */
+  private async moveAside(id: string, encoding: ChunkEncoding, storedSize: number): Promise<boolean> {
+    const at = Date.now();
+    const from = this.pathOf(id, encoding);
+    // The random part keeps two copies moved aside within a millisecond from overwriting each other.
+    const to = join(this.quarantineDir, `${id}.${at}.${randomUUID().slice(0, 8)}${SUFFIX[encoding]}`);
+    const moved = await withIoError(`quarantining chunk ${id}`, async () => {
+      await mkdir(this.quarantineDir, { recursive: true });
+      if (!(await rename(from, to).then(() => true, ifMissing(false)))) return false;
+      // Durable like a write: after a crash the corrupt copy must not be back under its id.
+      if (this.fsync) {
+        await syncDir(this.quarantineDir);
+        await syncDir(join(this.chunksDir, id.slice(0, 4)));
+      }
+      return true;
+    });
+    if (moved) this.onQuarantine?.({ id, encoding, storedSize, at, path: to });
+    return moved;
   }
 
   /** Temp file, fsync, rename, fsync of the directories: on disk before the put resolves. */

@@ -1,4 +1,15 @@
-export type { ChunkEncoding, ChunkPruner, ChunkReader, ChunkStat, ChunkStore, ChunkWriter, PutResult } from './chunk-store.js';
+export type {
+  ChunkEncoding,
+  ChunkPruner,
+  ChunkQuarantine,
+  ChunkReader,
+  ChunkStat,
+  ChunkStore,
+  ChunkWriter,
+  PutResult,
+  QuarantineResult,
+  QuarantinedChunk,
+} from './chunk-store.js';
 export {
   ChunkEncoder,
   DEFAULT_COMPRESSION_LEVEL,
@@ -11,5 +22,13 @@ export {
 } from './chunk-codec.js';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
+export {
+  MAX_LISTED_PROBLEMS,
+  verifyChunks,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyProgress,
+  type VerifyReport,
+} from './verify-chunks.js';
 export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';

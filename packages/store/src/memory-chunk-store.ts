@@ -1,7 +1,7 @@
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkCorruptError, ChunkNotFoundError } from '@lxchunk/errors';
 import { ChunkEncoder, decodeChunk, verifyChunkBytes } from './chunk-codec.js';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult } from './chunk-store.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
 
 export interface MemoryChunkStoreOptions {
   /**
@@ -25,6 +25,7 @@ export interface MemoryChunkRecord {
 export class MemoryChunkStore implements ChunkStore {
   /** Protected so a test subclass can damage a record to exercise corruption handling. */
   protected readonly records = new Map<string, MemoryChunkRecord>();
+  private readonly quarantined: QuarantinedChunk[] = [];
   private readonly encoder: ChunkEncoder | undefined;
 
   constructor(options: MemoryChunkStoreOptions = {}) {
@@ -63,6 +64,7 @@ export class MemoryChunkStore implements ChunkStore {
     if (existing !== undefined && this.isIntact(id, existing)) {
       return { stored: false, storedSize: existing.stored.length, encoding: existing.encoding };
     }
+    if (existing !== undefined) this.moveAside(id, existing);
     const encoded = this.encoder?.encode(bytes) ?? { encoding: 'identity' as const, stored: bytes };
     const stored = encoded.stored === bytes ? bytes.slice() : encoded.stored;
     this.records.set(id, { encoding: encoded.encoding, stored, size: bytes.length });
@@ -77,6 +79,24 @@ export class MemoryChunkStore implements ChunkStore {
   async *list(): AsyncIterable<string> {
     // A snapshot: deleting while iterating (GC) must not skip or repeat ids.
     yield* [...this.records.keys()];
+  }
+
+  async quarantine(id: string): Promise<QuarantineResult> {
+    assertHex64(id);
+    const record = this.records.get(id);
+    if (record === undefined || this.isIntact(id, record)) return { quarantined: false, storedSize: 0 };
+    this.moveAside(id, record);
+    return { quarantined: true, storedSize: record.stored.length };
+  }
+
+  async *listQuarantined(): AsyncIterable<QuarantinedChunk> {
+    yield* [...this.quarantined];
+  }
+
+  /** Only the record's description is kept: nobody reads quarantined bytes back from memory. */
+  private moveAside(id: string, record: MemoryChunkRecord): void {
+    this.records.delete(id);
+    this.quarantined.push({ id, encoding: record.encoding, storedSize: record.stored.length, at: Date.now() });
   }
 
   private isIntact(id: string, record: MemoryChunkRecord): boolean {

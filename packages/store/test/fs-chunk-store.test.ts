@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkId } from '@lxchunk/chunker';
 import { Compressor, decompress } from 'zstd-napi';
-import { FsChunkStore, MAX_CHUNK_SIZE } from '../src/index.js';
+import { FsChunkStore, MAX_CHUNK_SIZE, type QuarantinedChunk } from '../src/index.js';
 
 describe('FsChunkStore on disk', function () {
   let dir: string;
@@ -32,6 +32,12 @@ describe('FsChunkStore on disk', function () {
     const ids: string[] = [];
     for await (const id of s.list()) ids.push(id);
     return ids;
+  }
+
+  async function listQuarantined(s: FsChunkStore): Promise<QuarantinedChunk[]> {
+    const held: QuarantinedChunk[] = [];
+    for await (const chunk of s.listQuarantined()) held.push(chunk);
+    return held;
   }
 
   async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -147,6 +153,42 @@ describe('FsChunkStore on disk', function () {
       assert.equal((await readFile(path)).length, first.storedSize);
     });
   }
+
+  it('quarantine renames the damaged file into quarantine/ byte for byte and tells onQuarantine', async function () {
+    const told: unknown[] = [];
+    const watched = await FsChunkStore.open({ dir, onQuarantine: (chunk) => told.push(chunk) });
+    const bytes = incompressible(3000);
+    const id = chunkId(bytes);
+    await watched.put(id, bytes);
+    const damaged = Buffer.from(bytes);
+    damaged[7] = damaged[7]! ^ 1;
+    await writeFile(watched.pathOf(id, 'identity'), damaged);
+    const before = Date.now();
+    assert.deepEqual(await watched.quarantine(id), { quarantined: true, storedSize: 3000 });
+    const [name, ...others] = await readdir(join(dir, 'quarantine'));
+    assert.deepEqual(others, []);
+    assert.match(name!, new RegExp(`^${id}\\.\\d+\\.[0-9a-f]{8}\\.raw$`));
+    assert.ok((await readFile(join(dir, 'quarantine', name!))).equals(damaged), 'the damaged bytes are kept as they were');
+    assert.deepEqual(await allFiles(join(dir, 'chunks')).catch(() => []), []);
+    assert.equal(told.length, 1);
+    const event = told[0] as { id: string; encoding: string; storedSize: number; at: number; path: string };
+    assert.deepEqual({ ...event, at: 0 }, { id, encoding: 'identity', storedSize: 3000, at: 0, path: join(dir, 'quarantine', name!) });
+    assert.ok(event.at >= before);
+    assert.deepEqual(
+      (await listQuarantined(watched)).map((q) => ({ ...q, at: 0 })),
+      [{ id, encoding: 'identity', storedSize: 3000, at: 0 }],
+    );
+  });
+
+  it('quarantines a .raw file too large to be read, moving only the damaged copy', async function () {
+    const bytes = compressible(8192);
+    const id = chunkId(bytes);
+    await store.put(id, bytes);
+    const tooLarge = new Uint8Array(MAX_CHUNK_SIZE + 1);
+    await writeFile(store.pathOf(id, 'identity'), tooLarge);
+    assert.deepEqual(await store.quarantine(id), { quarantined: true, storedSize: tooLarge.length });
+    assert.ok(Buffer.from(await store.get(id)).equals(bytes), 'the intact .zst copy stays');
+  });
 
   it('prefers a valid copy when both encodings exist, and lists the id once', async function () {
     // Happens only when writers used different compression levels; both files are then valid.

@@ -1,24 +1,24 @@
 import { Router } from 'express';
-import { InvalidInputError } from '@lxchunk/errors';
 import { principalOf } from '../authenticate.js';
 import { collectGarbage } from '../garbage-collector.js';
 import { requireScope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
+import { booleanQuery } from './boolean-query.js';
+import { verifyHandler } from './verify-handler.js';
 
 export function adminRoutes(context: ServerContext): Router {
   const router = Router();
 
   router.post('/v1/gc', async (req, res) => {
     requireScope(principalOf(res), 'admin');
-    const dryRun = req.query.dryRun;
-    if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw new InvalidInputError('dryRun must be true or false');
+    const dryRun = booleanQuery(req.query.dryRun, 'dryRun');
     const report = await collectGarbage({
       db: context.db,
       store: context.store,
       commitLock: context.commitLock,
       keeper: context.keeper,
       retentionKeep: context.config.retentionKeep,
-      dryRun: dryRun === 'true',
+      dryRun,
     });
     if (!report.dryRun) {
       context.metrics.gcRuns.inc();
@@ -26,6 +26,8 @@ export function adminRoutes(context: ServerContext): Router {
     }
     res.json(report);
   });
+
+  router.post('/v1/admin/verify', verifyHandler(context));
 
   return router;
 }

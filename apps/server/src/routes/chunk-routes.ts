@@ -52,6 +52,8 @@ export function chunkRoutes(context: ServerContext): Router {
       if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
       metrics.corruptChunks.inc();
       config.log({ level: 'error', msg: 'corrupt chunk on disk, not served', id, error: (err as Error).message });
+      // Moved aside, it is reported missing from now on, so the next push uploads it again.
+      void store.quarantine(id).catch((error: unknown) => config.log({ level: 'error', msg: 'quarantining a corrupt chunk failed', id, error: String(error) }));
       return undefined;
     }
   }
