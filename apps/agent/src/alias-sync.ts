@@ -102,7 +102,9 @@ async function pullIntoLxd(
     await context.imports.begin({ alias, fingerprint, server: context.serverUrl, files });
     await pauseForTest('pulled', context.log);
     context.log({ level: 'info', msg: 'import started', alias, fingerprint });
-    const marks = { ...manifest.properties, ...managedProperties(alias, context.serverUrl) };
+    // Only the agent's marks: LXD takes the image's own properties from its metadata.yaml, which
+    // the fingerprint covers. The manifest's copy is not covered, so it must not reach LXD.
+    const marks = managedProperties(alias, context.serverUrl);
     try {
       await lxd.importImage({
         metadataPath: metadata!.path,
