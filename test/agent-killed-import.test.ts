@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLxdDaemon } from '@lxchunk/lxd/test-daemon';
@@ -32,8 +32,10 @@ describe('chunk agent killed -9 during an LXD import (real LXD, real server)', f
     assert.equal(result.code, 0, result.stderr);
   };
   const imageOf = async (fingerprint: string) => (await lxcImages(lxd.lxdDir)).find((image) => image.fingerprint === fingerprint);
-  /** What an import leaves in the cache until it is done: the pulled files, the journal, seed exports. */
-  const stagedFiles = async () => (await Promise.all(['pulls', 'imports', 'exports'].map((dir) => filesUnder(join(cache(), dir))))).flat();
+  /** What an import stages in the cache until it is done: the pulled files, seed exports. */
+  const stagedFiles = async () => (await Promise.all(['pulls', 'exports'].map((dir) => filesUnder(join(cache(), dir))))).flat();
+  /** The agent's record of imports under way. */
+  const journal = () => filesUnder(join(cache(), 'imports'));
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'lxchunk-agent-kill-'));
@@ -73,6 +75,7 @@ describe('chunk agent killed -9 during an LXD import (real LXD, real server)', f
     assert.deepEqual(rerun.results[0]!.pruned, [b1.fingerprint]);
     assert.ok(await imageOf(b2.fingerprint), 'the previous image is kept');
     assert.deepEqual(await stagedFiles(), []);
+    assert.deepEqual(await journal(), []);
   });
 
   it('killed with the pulled image staged, then the alias moved on: the next run removes what was staged', async () => {
@@ -91,6 +94,17 @@ describe('chunk agent killed -9 during an LXD import (real LXD, real server)', f
     assert.ok(await imageOf(b3.fingerprint));
     assert.equal(await imageOf(b4.fingerprint), undefined);
     assert.deepEqual(await stagedFiles(), []);
+    // Kept a while in case LXD was still completing the upload when the agent died: it is then adopted.
+    assert.deepEqual(await journal(), [`${b4.fingerprint}.json`]);
+
+    // Once LXD cannot still be at it, the record goes too.
+    const entryPath = join(cache(), 'imports', `${b4.fingerprint}.json`);
+    const entry = JSON.parse(await readFile(entryPath, 'utf8')) as { startedAt: string };
+    await writeFile(entryPath, JSON.stringify({ ...entry, startedAt: new Date(Date.now() - 2 * 3600 * 1000).toISOString() }));
+    const later = await agentOnce(agentArgs(), agentEnv);
+    assert.equal(later.results[0]?.action, 'unchanged', later.stderr);
+    assert.match(later.stderr, /"msg":"dropped abandoned import"/);
+    assert.deepEqual(await journal(), []);
   });
 
   it('an image whose metadata.yaml has a properties map is marked by the upload itself', async () => {
@@ -106,5 +120,6 @@ describe('chunk agent killed -9 during an LXD import (real LXD, real server)', f
     assert.equal(rerun.results[0]!.action, 'alias-updated');
     assert.equal(await aliasTarget(lxd.lxdDir, other), withProperties.fingerprint);
     assert.deepEqual(await stagedFiles(), []);
+    assert.deepEqual(await journal(), []);
   });
 });

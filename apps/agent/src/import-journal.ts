@@ -9,6 +9,8 @@ export interface ImportEntry {
   readonly server: string;
   /** The pulled files handed to LXD: only the import's vehicle, removed after it. */
   readonly files: readonly string[];
+  /** ISO time the import began. */
+  readonly startedAt: string;
 }
 
 /**
@@ -19,11 +21,11 @@ export interface ImportEntry {
 export class ImportJournal {
   constructor(private readonly dir: string) {}
 
-  async begin(entry: ImportEntry): Promise<void> {
+  async begin(entry: Omit<ImportEntry, 'startedAt'>, now = new Date()): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const path = this.pathOf(entry.fingerprint);
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(entry)}\n`);
+    await writeFile(temp, `${JSON.stringify({ ...entry, startedAt: now.toISOString() })}\n`);
     await rename(temp, path);
   }
 
@@ -57,6 +59,8 @@ async function readEntry(path: string): Promise<ImportEntry | undefined> {
       typeof entry.fingerprint === 'string' &&
       /^[0-9a-f]{64}$/.test(entry.fingerprint) &&
       typeof entry.server === 'string' &&
+      typeof entry.startedAt === 'string' &&
+      !Number.isNaN(Date.parse(entry.startedAt)) &&
       Array.isArray(entry.files) &&
       entry.files.every((file) => typeof file === 'string');
     return valid ? (entry as ImportEntry) : undefined;

@@ -4,17 +4,25 @@ import { MANAGED_PROPERTY, managedProperties } from './agent-config.js';
 import type { ImportJournal } from './import-journal.js';
 
 /**
- * Finishes what imports killed midway left (run before any sync, so none is under way). An image
- * LXD holds under a journal entry's fingerprint is the agent's: without marks (killed between
- * LXD's import and the property update) it gets them, so retention sees it. Whether LXD has it or
- * not, the entry's staged files go: the image is in LXD, or the next pull redoes it. So do seed
- * exports a killed pull left in `exportDir`.
+ * LXD finishes an upload it fully received even when the uploader died; one that is still absent
+ * this long after its import began is not coming.
+ */
+const IMPORT_SETTLED_MS = 3600 * 1000;
+
+/**
+ * Finishes what imports killed midway left (run before any sync, so none of this agent's is under
+ * way). An image LXD holds under a journal entry's fingerprint is the agent's: without marks
+ * (killed between LXD's import and the property update) it gets them, so retention sees it. The
+ * entry's pulled files go either way: the image is in LXD, or the next pull redoes it. The entry
+ * itself stays while LXD may still be completing the upload, so that the image is adopted if it
+ * appears. So do seed exports a killed pull left in `exportDir`.
  */
 export async function finishInterruptedImports(
   lxd: LxdClient,
   journal: ImportJournal,
   exportDir: string,
   log: (entry: Record<string, unknown>) => void,
+  now = Date.now(),
 ): Promise<void> {
   await rm(exportDir, { recursive: true, force: true });
   for (const entry of await journal.entries()) {
@@ -23,10 +31,11 @@ export async function finishInterruptedImports(
     if (image && image.properties[MANAGED_PROPERTY] === undefined) {
       await lxd.setImageProperties(fingerprint, managedProperties(alias, entry.server));
       log({ level: 'info', msg: 'adopted interrupted import', alias, fingerprint });
-    } else if (!image) {
-      log({ level: 'info', msg: 'removed abandoned import', alias, fingerprint });
     }
     await Promise.all(entry.files.map((file) => rm(file, { force: true })));
-    await journal.end(fingerprint);
+    if (image || now - Date.parse(entry.startedAt) > IMPORT_SETTLED_MS) {
+      if (!image) log({ level: 'info', msg: 'dropped abandoned import', alias, fingerprint });
+      await journal.end(fingerprint);
+    }
   }
 }
