@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { agentOnce as runAgentOnce, aliasTarget as aliasTargetOf, lxcImages as lxcImagesOf } from './helpers/agent-run.js';
 import { chunkLikePush } from './helpers/chunk-like-push.js';
 import { startLxdDaemon } from '@lxchunk/lxd/test-daemon';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
@@ -11,22 +12,6 @@ import { chunkBin, runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const run = promisify(execFile);
-
-interface AgentResult {
-  alias: string;
-  fingerprint: string;
-  action: string;
-  bytesFetched: number;
-  bytesReused: number;
-  pruned: string[];
-  error?: { code: string };
-}
-
-interface LxcImage {
-  fingerprint: string;
-  aliases: Array<{ name: string }>;
-  properties: Record<string, string>;
-}
 
 describe('chunk agent with a real LXD daemon and a real server', function () {
   this.timeout(300_000);
@@ -38,16 +23,10 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
   const images: LxdImageFiles[] = [];
   const alias = 'debian/bookworm';
 
-  const lxcImages = async (): Promise<LxcImage[]> => {
-    const { stdout } = await run('lxc', ['image', 'list', '--format', 'json'], { env: { ...process.env, LXD_DIR: lxd.lxdDir } });
-    return JSON.parse(stdout) as LxcImage[];
-  };
-  const aliasTarget = async (name: string) => (await lxcImages()).find((image) => image.aliases.some((a) => a.name === name))?.fingerprint;
+  const lxcImages = () => lxcImagesOf(lxd.lxdDir);
+  const aliasTarget = (name: string) => aliasTargetOf(lxd.lxdDir, name);
   const agentArgs = () => ['--server', server.url, '--follow', alias, '--cache', join(work, 'agent-cache'), '--lxd-socket', lxd.socketPath];
-  const agentOnce = async () => {
-    const result = await runChunk(['agent', '--once', '--json', ...agentArgs()], { env: { LXCHUNK_TOKEN: readToken } });
-    return { ...result, results: result.stdout ? (JSON.parse(result.stdout) as { results: AgentResult[] }).results : [] };
-  };
+  const agentOnce = () => runAgentOnce(agentArgs(), { LXCHUNK_TOKEN: readToken });
   const push = async (image: LxdImageFiles) => {
     const result = await runChunk(['push', '--json', '--alias', alias, image.metadata, image.rootfs], { env: pushEnv });
     assert.equal(result.code, 0, result.stderr);

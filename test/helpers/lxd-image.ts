@@ -18,9 +18,13 @@ export interface LxdImageFiles {
 
 /**
  * A real split LXD image: an xz metadata tarball with metadata.yaml and templates, and a squashfs
- * rootfs made by mksquashfs from a generated tree (with -no-fragments unless `stock`).
+ * rootfs made by mksquashfs from a generated tree (with -no-fragments unless `stock`). With
+ * `bareMetadata` metadata.yaml has no properties map at all.
  */
-export async function buildLxdImage(dir: string, options: { seed: number; from?: LxdImageFiles; change?: number; serial: string; stock?: boolean }): Promise<LxdImageFiles> {
+export async function buildLxdImage(
+  dir: string,
+  options: { seed: number; from?: LxdImageFiles; change?: number; serial: string; stock?: boolean; bareMetadata?: boolean },
+): Promise<LxdImageFiles> {
   await mkdir(dir, { recursive: true });
   const tree = join(dir, 'tree');
   if (options.from) {
@@ -39,9 +43,12 @@ export async function buildLxdImage(dir: string, options: { seed: number; from?:
   await mksquashfs(tree, rootfs, options.stock ? [] : ['-no-fragments']);
   const meta = join(dir, 'meta');
   await mkdir(join(meta, 'templates'), { recursive: true });
+  const properties = options.bareMetadata
+    ? ''
+    : `properties:\n  os: debian\n  release: bookworm\n  serial: "${options.serial}"\n  description: Debian bookworm ${options.serial}\n`;
   await writeFile(
     join(meta, 'metadata.yaml'),
-    `architecture: x86_64\ncreation_date: 1764288000\nproperties:\n  os: debian\n  release: bookworm\n  serial: "${options.serial}"\n  description: Debian bookworm ${options.serial}\ntemplates:\n  /etc/hostname:\n    when: [create, copy]\n    template: hostname.tpl\n`,
+    `architecture: x86_64\ncreation_date: 1764288000\n${properties}templates:\n  /etc/hostname:\n    when: [create, copy]\n    template: hostname.tpl\n`,
   );
   await writeFile(join(meta, 'templates/hostname.tpl'), '{{ container.name }}\n');
   const metadata = join(dir, 'metadata.tar.xz');

@@ -26,3 +26,8 @@ export const AGENT_DEFAULTS = Object.freeze({
 /** LXD image properties that mark an image as imported by lxchunk, and for which alias. */
 export const MANAGED_PROPERTY = 'lxchunk.alias';
 export const SOURCE_PROPERTY = 'lxchunk.server';
+
+/** The marks of an image the agent imported for `alias` from `server`. */
+export function managedProperties(alias: string, server: string): Record<string, string> {
+  return { [MANAGED_PROPERTY]: alias, [SOURCE_PROPERTY]: server };
+}

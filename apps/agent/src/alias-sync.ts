@@ -5,9 +5,11 @@ import { AliasNotFoundError } from '@lxchunk/errors';
 import type { ImageManifest } from '@lxchunk/format';
 import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
 import { fetchManifest, pullImage, type ManifestCache, type Seed } from '@lxchunk/sync';
-import { MANAGED_PROPERTY, SOURCE_PROPERTY } from './agent-config.js';
+import { MANAGED_PROPERTY, managedProperties } from './agent-config.js';
+import type { ImportJournal } from './import-journal.js';
 import type { SeedIndexes } from './seed-indexes.js';
 import { removeStalePulls } from './stale-pulls.js';
+import { pauseForTest } from './test-pause.js';
 
 export type SyncAction = 'unchanged' | 'alias-updated' | 'imported';
 
@@ -27,6 +29,8 @@ export interface AliasSyncContext {
   readonly serverUrl: string;
   readonly workDir: string;
   readonly seedIndexes: SeedIndexes;
+  /** Imports under way, so that a run killed in one is finished by the next (see finishInterruptedImports). */
+  readonly imports: ImportJournal;
   /** Manifests of pulled images: the server compresses the next manifest against one of them. */
   readonly manifests: ManifestCache;
   readonly keepImages: number;
@@ -85,7 +89,7 @@ async function pullIntoLxd(
     ...(signal ? { signal } : {}),
   });
   const { manifest } = fetched;
-  const exportDir = join(context.workDir, 'exports');
+  const exportDir = exportDirOf(context.workDir);
   const seeds = await seedsFor(context, alias, manifest, exportDir);
   const outDir = join(context.workDir, 'pulls');
   await mkdir(outDir, { recursive: true });
@@ -94,15 +98,29 @@ async function pullIntoLxd(
   try {
     const result = await pullImage({ client, ref: fingerprint, outDir, seeds, manifest: fetched, ...(signal ? { signal } : {}) });
     const [metadata, rootfs] = result.files;
-    await lxd.importImage({
-      metadataPath: metadata!.path,
-      rootfsPath: rootfs!.path,
-      type: manifest.type,
-      fingerprint,
-      public: false,
-      properties: { ...manifest.properties, [MANAGED_PROPERTY]: alias, [SOURCE_PROPERTY]: context.serverUrl },
-      ...(signal ? { signal } : {}),
-    });
+    const files = result.files.map((file) => file.path);
+    await context.imports.begin({ alias, fingerprint, server: context.serverUrl, files });
+    await pauseForTest('pulled', context.log);
+    context.log({ level: 'info', msg: 'import started', alias, fingerprint });
+    // Only the agent's marks: LXD takes the image's own properties from its metadata.yaml, which
+    // the fingerprint covers. The manifest's copy is not covered, so it must not reach LXD.
+    const marks = managedProperties(alias, context.serverUrl);
+    try {
+      await lxd.importImage({
+        metadataPath: metadata!.path,
+        rootfsPath: rootfs!.path,
+        type: manifest.type,
+        fingerprint,
+        public: false,
+        properties: marks,
+        onImported: () => pauseForTest('imported', context.log),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      // LXD finished the upload of a run killed after sending it, since this run began: adopt it.
+      if (signal?.aborted || !(await lxd.getImage(fingerprint))) throw err;
+      await lxd.setImageProperties(fingerprint, marks);
+    }
     // Counted from before the manifest request: pullImage was handed the manifest already fetched.
     const bytesFetched = client.bytesReceived - receivedBefore;
     context.log({
@@ -116,11 +134,17 @@ async function pullIntoLxd(
       manifestBase: fetched.base ?? null,
     });
     // LXD has its own copy now; the pulled files were only the vehicle.
-    await Promise.all(result.files.map((file) => rm(file.path, { force: true })));
+    await Promise.all(files.map((file) => rm(file, { force: true })));
+    await context.imports.end(fingerprint);
     return { bytesFetched, bytesReused: result.bytesReused };
   } finally {
     await rm(exportDir, { recursive: true, force: true });
   }
+}
+
+/** Where seeds LXD's directory does not expose are exported to, for one pull. */
+export function exportDirOf(workDir: string): string {
+  return join(workDir, 'exports');
 }
 
 /** The images LXD already holds, as seeds with known indexes: the alias's own previous images first. */

@@ -8,7 +8,9 @@ import type { AgentConfig } from './agent-config.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { writeStatus, type AliasStatus } from './agent-status.js';
 import { ManifestCache } from '@lxchunk/sync';
-import { syncAlias, type SyncResult } from './alias-sync.js';
+import { exportDirOf, syncAlias, type SyncResult } from './alias-sync.js';
+import { ImportJournal } from './import-journal.js';
+import { finishInterruptedImports } from './interrupted-imports.js';
 import { SeedIndexes } from './seed-indexes.js';
 
 export interface RunningAgent {
@@ -46,11 +48,13 @@ async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdC
     serverUrl: config.serverUrl,
     workDir: config.cacheDir,
     seedIndexes: new SeedIndexes(join(config.cacheDir, 'seed-index')),
+    imports: new ImportJournal(join(config.cacheDir, 'imports')),
     manifests: new ManifestCache(join(config.cacheDir, 'manifests')),
     keepImages: config.keepImages,
     log: config.log,
     ...(signal ? { signal } : {}),
   };
+  await finishInterruptedImports(lxd, context.imports, exportDirOf(config.cacheDir), config.log);
   const outcomes: SyncOutcome[] = [];
   const statuses: Record<string, AliasStatus> = {};
   for (const alias of config.follow) {

@@ -17,6 +17,8 @@ export interface ImageMetadata {
   expiryDate?: number;
   /** metadata.yaml's `properties`, values as text. */
   properties: Record<string, string>;
+  /** `properties` is a mapping (maybe empty), not absent or null: see MetadataYaml. */
+  hasPropertiesMap: boolean;
   /**
    * Files under templates/, relative to it, sorted. For a unified tarball, only those ahead of
    * rootfs/ unless `untilEnd` was asked for (see ReadImageMetadataOptions).

@@ -18,6 +18,11 @@ export interface MetadataYaml {
   readonly expiryDate?: number;
   /** The `properties` map, every value as text. */
   readonly properties: Record<string, string>;
+  /**
+   * Whether `properties` is a mapping (maybe empty) rather than absent or null: LXD 5.0 then has a
+   * map to add upload-time properties to; without one it panics on them (see @lxchunk/lxd).
+   */
+  readonly hasPropertiesMap: boolean;
 }
 
 /**
@@ -60,12 +65,14 @@ export function parseMetadataYaml(bytes: Uint8Array, file: string): MetadataYaml
   const expiry = unixSeconds(fields.get('expiry_date'), doc);
   if (expiry === 'invalid') fail('has an invalid expiry_date: it must be whole unix seconds, from 0 to year 9999');
 
-  const properties = readProperties(fields.get('properties'), doc, fail);
+  const propertiesNode = fields.get('properties');
+  const properties = readProperties(propertiesNode, doc, fail);
   return {
     architecture: normalizeArchitecture(archText as string),
     creationDate: creationDate as number,
     ...(expiry === undefined ? {} : { expiryDate: expiry as number }),
     properties,
+    hasPropertiesMap: isMap(isAlias(propertiesNode) ? propertiesNode.resolve(doc) : propertiesNode),
   };
 }
 

@@ -22,6 +22,7 @@ const EXPECTED: ImageMetadata = {
   creationDate: 1700000000,
   expiryDate: 1702592000,
   properties: { description: 'Debian bookworm amd64', os: 'debian', release: 'bookworm' },
+  hasPropertiesMap: true,
   templates: ['hostname.tpl', 'hosts.tpl'],
   hasRootfs: false,
 };
@@ -296,7 +297,15 @@ describe('readImageMetadata', function () {
 
     it('no properties gives an empty map', async function () {
       const got = await readImageMetadata(await withYaml('bare.tar', 'architecture: x86_64\ncreation_date: 1\n'));
-      assert.deepEqual(got, { architecture: 'x86_64', creationDate: 1, properties: {}, templates: [], hasRootfs: false });
+      assert.deepEqual(got, { architecture: 'x86_64', creationDate: 1, properties: {}, hasPropertiesMap: false, templates: [], hasRootfs: false });
+    });
+
+    it('tells an empty properties map from a null or absent one (LXD 5.0 has a map to add to only then)', async function () {
+      const head = 'architecture: x86_64\ncreation_date: 1\n';
+      const cases: Array<[string, boolean]> = [['properties: {}\n', true], ['properties:\n', false], ['properties: ~\n', false], ['base: &p {os: x}\nproperties: *p\n', true]];
+      for (const [i, [yaml, expected]] of cases.entries()) {
+        assert.equal((await readImageMetadata(await withYaml(`map-${i}.tar`, head + yaml))).hasPropertiesMap, expected, yaml);
+      }
     });
   });
 });

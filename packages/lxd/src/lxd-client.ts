@@ -3,6 +3,7 @@
  * export, delete) and image aliases. Only the default project. No `lxc` is run.
  */
 import { HashMismatchError, InvalidInputError, LxdError, LxdUnavailableError, ProtocolError } from '@lxchunk/errors';
+import { readImageMetadata } from '@lxchunk/image';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -38,6 +39,8 @@ export interface LxdImportOptions {
   public?: boolean;
   /** Added to (and overriding) the properties of the image's metadata.yaml. */
   properties?: Record<string, string>;
+  /** Called once LXD holds the image, before properties it could not take with the upload are set. */
+  onImported?: () => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -135,9 +138,11 @@ export class LxdClient {
    * `metadata`, then `rootfs` or `rootfs.img`) and X-LXD-fingerprint, so LXD refuses other bytes;
    * waits for the background operation and returns the fingerprint LXD reports.
    *
-   * `properties` are applied right after the import with PUT /1.0/images/<fp> rather than with
-   * the X-LXD-properties header: LXD 5.0 panics (the whole daemon dies) on that header when the
-   * image's metadata.yaml has no `properties` map. If that update fails the image is deleted again.
+   * `properties` go in the X-LXD-properties header, so that the image appears with them in one
+   * step, when the image's metadata.yaml has a `properties` map. Without one LXD 5.0 panics on
+   * that header (the whole daemon dies), so they are then set right after the import with PUT
+   * /1.0/images/<fp>: a caller killed in between finds the image without them (`onImported`
+   * marks that point). If that update fails the image is deleted again.
    *
    * `signal` stops the upload (LXD then drops what it received) or the wait; once the upload is
    * complete LXD finishes the import on its own, so the image may still appear after an abort.
@@ -149,6 +154,7 @@ export class LxdClient {
     if (type !== 'container' && type !== 'virtual-machine') throw new InvalidInputError(`image type must be container or virtual-machine, got ${JSON.stringify(type)}`);
     const properties = checkProperties(options.properties);
     const [metadataSize, rootfsSize] = await Promise.all([regularFileSize(metadataPath, 'metadata'), regularFileSize(rootfsPath, 'rootfs')]);
+    const inUpload = (await readImageMetadata(metadataPath)).hasPropertiesMap;
     signal?.throwIfAborted();
 
     const body = multipartBody([
@@ -161,6 +167,8 @@ export class LxdClient {
       'x-lxd-fingerprint': fingerprint,
     };
     if (options.public) headers['x-lxd-public'] = 'true';
+    // Form-encoded, as LXD decodes it with url.ParseQuery.
+    if (inUpload && Object.keys(properties).length > 0) headers['x-lxd-properties'] = new URLSearchParams(properties).toString();
 
     let envelope: LxdEnvelope;
     try {
@@ -190,16 +198,40 @@ export class LxdClient {
       else throw err;
     }
     if (reported !== fingerprint) throw new HashMismatchError(`image imported into LXD`, fingerprint, reported);
+    await options.onImported?.();
 
-    if (Object.keys(properties).length > 0) {
+    if (!inUpload && Object.keys(properties).length > 0) {
       try {
-        await this.updateImageProperties(fingerprint, properties, signal);
+        await this.setImageProperties(fingerprint, properties, signal);
       } catch (err) {
         await this.deleteImage(fingerprint).catch(() => undefined);
         throw err;
       }
     }
     return reported;
+  }
+
+  /** Adds `properties` to the image's (overriding those of the same name); LXD_ERROR 404 if there is no such image. */
+  async setImageProperties(fingerprint: string, properties: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    checkFingerprint(fingerprint);
+    checkProperties(properties);
+    const path = `/1.0/images/${fingerprint}`;
+    const { envelope, headers } = await this.transport.json('GET', path, { signal });
+    const image = asRecord(envelope.metadata, `GET ${path}`);
+    const current = typeof image.properties === 'object' && image.properties !== null ? (image.properties as Record<string, string>) : {};
+    const etag = header(headers, 'etag');
+    // PUT replaces every writable field: send back the ones we do not change.
+    await this.transport.json('PUT', path, {
+      json: {
+        auto_update: image.auto_update ?? false,
+        properties: { ...current, ...properties },
+        public: image.public ?? false,
+        expires_at: image.expires_at,
+        profiles: image.profiles,
+      },
+      headers: etag ? { 'if-match': etag } : {},
+      signal,
+    });
   }
 
   /** Deletes the image (LXD also deletes the aliases that point at it); false if there was none. */
@@ -368,26 +400,6 @@ export class LxdClient {
 
   async close(): Promise<void> {
     await this.transport.close();
-  }
-
-  private async updateImageProperties(fingerprint: string, properties: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    const path = `/1.0/images/${fingerprint}`;
-    const { envelope, headers } = await this.transport.json('GET', path, { signal });
-    const image = asRecord(envelope.metadata, `GET ${path}`);
-    const current = typeof image.properties === 'object' && image.properties !== null ? (image.properties as Record<string, string>) : {};
-    const etag = header(headers, 'etag');
-    // PUT replaces every writable field: send back the ones we do not change.
-    await this.transport.json('PUT', path, {
-      json: {
-        auto_update: image.auto_update ?? false,
-        properties: { ...current, ...properties },
-        public: image.public ?? false,
-        expires_at: image.expires_at,
-        profiles: image.profiles,
-      },
-      headers: etag ? { 'if-match': etag } : {},
-      signal,
-    });
   }
 }
 

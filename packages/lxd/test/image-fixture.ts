@@ -14,10 +14,11 @@ export interface SplitImage {
 }
 
 /**
- * A tiny real split image: an xz metadata tarball with metadata.yaml (with `properties: os: test`
- * unless `bareMetadata`) and an xz squashfs of a few files that differ by `serial`.
+ * A tiny real split image: an xz metadata tarball with metadata.yaml (with `properties: os: test`,
+ * none with `bareMetadata`, `properties: {}` with `emptyProperties`) and an xz squashfs of a few
+ * files that differ by `serial`.
  */
-export async function buildSplitImage(dir: string, serial: string, options: { bareMetadata?: boolean } = {}): Promise<SplitImage> {
+export async function buildSplitImage(dir: string, serial: string, options: { bareMetadata?: boolean; emptyProperties?: boolean } = {}): Promise<SplitImage> {
   const tree = join(dir, 'tree');
   await mkdir(join(tree, 'etc'), { recursive: true });
   await mkdir(join(tree, 'usr/share/doc'), { recursive: true });
@@ -29,9 +30,8 @@ export async function buildSplitImage(dir: string, serial: string, options: { ba
 
   const meta = join(dir, 'meta');
   await mkdir(meta, { recursive: true });
-  const yaml = options.bareMetadata
-    ? `architecture: x86_64\ncreation_date: 1764288000\n`
-    : `architecture: x86_64\ncreation_date: 1764288000\nproperties:\n  os: test\n`;
+  const properties = options.bareMetadata ? '' : options.emptyProperties ? 'properties: {}\n' : 'properties:\n  os: test\n';
+  const yaml = `architecture: x86_64\ncreation_date: 1764288000\n${properties}`;
   await writeFile(join(meta, 'metadata.yaml'), yaml);
   const metadata = join(dir, 'metadata.tar.xz');
   await run('tar', ['-C', meta, '--mtime=@1764288000', '--owner=0', '--group=0', '-cJf', metadata, 'metadata.yaml']);

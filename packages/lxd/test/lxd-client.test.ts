@@ -39,14 +39,16 @@ describe('LxdClient against a real LXD daemon', function () {
   let first: SplitImage;
   let second: SplitImage;
   let bare: SplitImage;
+  let empty: SplitImage;
 
   before(async function () {
     work = await mkdtemp(join(tmpdir(), 'lxchunk-lxd-test-'));
-    [daemon, first, second, bare] = await Promise.all([
+    [daemon, first, second, bare, empty] = await Promise.all([
       startLxdDaemon(),
       buildSplitImage(join(work, 'img1'), '1'),
       buildSplitImage(join(work, 'img2'), '2'),
       buildSplitImage(join(work, 'img3'), '3', { bareMetadata: true }),
+      buildSplitImage(join(work, 'img4'), '4', { emptyProperties: true }),
     ]);
     client = await LxdClient.connect({ socketPath: daemon.socketPath });
   });
@@ -183,6 +185,23 @@ describe('LxdClient against a real LXD daemon', function () {
       assert.equal(image?.public, true);
       assert.equal((await client.serverInfo()).apiVersion, '1.0');
       assert.equal(await client.deleteImage(bare.fingerprint), true);
+    });
+
+    it('carries properties in the upload itself when metadata.yaml has a properties map, even an empty one', async function () {
+      let whenImported: Record<string, string> | undefined;
+      await client.importImage({
+        metadataPath: empty.metadata,
+        rootfsPath: empty.rootfs,
+        type: 'container',
+        fingerprint: empty.fingerprint,
+        properties: { 'lxchunk.alias': 'empty', note: 'a=b&c d' },
+        onImported: async () => {
+          whenImported = (await client.getImage(empty.fingerprint))?.properties;
+        },
+      });
+      assert.deepEqual(whenImported, { 'lxchunk.alias': 'empty', note: 'a=b&c d' }, 'no moment without them');
+      assert.equal((await client.serverInfo()).apiVersion, '1.0');
+      assert.equal(await client.deleteImage(empty.fingerprint), true);
     });
 
     it('rejects bad input before talking to LXD', async function () {
