@@ -204,7 +204,7 @@ async function runLoad(options: Options, workDir: string, cleanup: CleanupStack)
         const stdout = await run(chunkBin, ['pull', '--server', server.url, '--json', ALIAS, '--out', out], { env: { ...process.env, LXCHUNK_TOKEN: readToken } });
         latencies.push((performance.now() - begun) / 1000);
         const result = JSON.parse(stdout) as PullOutput;
-        const pulledRootfs = result.files.find((file) => file.role === 'rootfs');
+        const pulledRootfs = result.files.find((file) => file.role !== 'metadata');
         if (result.fingerprint !== pushed.fingerprint || pulledRootfs?.size !== options.bytes || result.chunksFetched !== result.chunksTotal) {
           throw new Error(`pull ${i}: ${result.fingerprint}, rootfs ${pulledRootfs?.size} bytes, ${result.chunksFetched} of ${result.chunksTotal} chunks fetched`);
         }
