@@ -143,7 +143,8 @@ function oddValue(rng: Rng): unknown {
 /** Changes one node of a parsed JSON document: its type, a key, or its membership. */
 export function mutateJson(rng: Rng, document: unknown): { value: unknown; how: string } {
   const root = structuredClone(document);
-  const containers: Array<Record<string, unknown> | unknown[]> = [];
+  // Arrays too, indexed by their string keys as any object.
+  const containers: Array<Record<string, unknown>> = [];
   const walk = (node: unknown) => {
     if (typeof node !== 'object' || node === null) return;
     containers.push(node as Record<string, unknown>);
@@ -156,19 +157,22 @@ export function mutateJson(rng: Rng, document: unknown): { value: unknown; how: 
   const key = keys.length > 0 ? rng.pick(keys) : '0';
   switch (rng.int(4)) {
     case 0:
-      (target as Record<string, unknown>)[key] = oddValue(rng);
+      target[key] = oddValue(rng);
       return { value: root, how: `value of ${key} replaced` };
     case 1:
       if (Array.isArray(target)) target.splice(Number(key), 1);
       else delete target[key];
       return { value: root, how: `${key} removed` };
     case 2:
-      if (Array.isArray(target)) target.push(...Array.from({ length: 1 + rng.int(3) }, () => target[Number(key)] ?? oddValue(rng)));
-      else target[rng.pick(['extra', '', '__proto__', 'ids ', 'Ids', key.toUpperCase()])] = oddValue(rng);
+      if (Array.isArray(target)) target.push(...Array.from({ length: 1 + rng.int(3) }, () => target[key] ?? oddValue(rng)));
+      // defineProperty, so that `__proto__` becomes an own key as JSON.parse makes it, not the prototype.
+      else Object.defineProperty(target, rng.pick(['extra', '', '__proto__', 'ids ', 'Ids', key.toUpperCase()]), { value: oddValue(rng), enumerable: true, writable: true, configurable: true });
       return { value: root, how: Array.isArray(target) ? 'array grown' : 'field added' };
-    default:
-      (target as Record<string, unknown>)[key] = typeof target[key as never] === 'string' ? `${target[key as never]}${rng.pick(['x', '\u0000', '"', '\\', '\u00e9', '\ud83d\ude00'])}` : String(target[key as never]);
+    default: {
+      const value = target[key];
+      target[key] = typeof value === 'string' ? `${value}${rng.pick(['x', '\u0000', '"', '\\', '\u00e9', '\ud83d\ude00'])}` : String(value);
       return { value: root, how: `${key} respelled` };
+    }
   }
 }
 
@@ -383,7 +387,8 @@ function uploadCase(rng: Rng, target: FuzzTarget): FuzzCase {
       how = 'bytes after the trailer';
       break;
     case 6:
-      rng.chance(0.5) ? body.set(rng.bytes(1), trailerAt + rng.int(32)) : view().setUint32(trailerAt + 33, 1 + rng.int(100), true);
+      if (rng.chance(0.5)) body.set(rng.bytes(1), trailerAt + rng.int(32));
+      else view().setUint32(trailerAt + 33, 1 + rng.int(100), true);
       how = 'damaged trailer';
       break;
     case 7:
@@ -597,17 +602,18 @@ function pickBase(rng: Rng, target: FuzzTarget): BaseRequest {
   return base.route === 'POST /v1/gc' && rng.chance(0.9) ? pickBase(rng, target) : base;
 }
 
+/** A case from a base request: its token (sometimes a wrong one) and then `changes` on top. */
 function fromBase(base: BaseRequest, rng: Rng, target: FuzzTarget, label: string, changes: Partial<FuzzCase> = {}): FuzzCase {
   const authorization = auth(rng, target, base.scope);
+  const { headers, ...rest } = changes;
   return {
     label: `${label}${authorization.how ? `, ${authorization.how}` : ''}`,
     route: base.route,
     method: base.method,
     path: base.path,
-    headers: { ...authorization.headers, ...base.headers, ...changes.headers },
     ...(base.body ? { body: base.body } : {}),
-    ...changes,
-    ...(changes.headers ? { headers: { ...authorization.headers, ...base.headers, ...changes.headers } } : {}),
+    ...rest,
+    headers: { ...authorization.headers, ...base.headers, ...headers },
   };
 }
 
