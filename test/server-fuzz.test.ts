@@ -139,7 +139,7 @@ describe('server fuzz: mutated requests against a real server with a real pushed
         const route = entry.path
           .split('/')
           .slice(0, 4)
-          .map((segment) => (/^[a-z]*$/i.test(segment) ? segment.toLowerCase() : '{…}'))
+          .map((segment) => (/^[a-z0-9]{0,16}$/i.test(segment) ? segment.toLowerCase() : '{…}'))
           .join('/');
         const cause = `${entry.method} ${route}: ${entry.error.split('\n')[0]!.replace(/'[^']*'/g, "'…'")}`;
         causes.set(cause, (causes.get(cause) ?? 0) + 1);
