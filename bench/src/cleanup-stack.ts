@@ -56,3 +56,21 @@ export class CleanupStack {
     };
   }
 }
+
+/**
+ * Runs a bench's `main` with a cleanup stack that also runs on SIGINT/SIGTERM, and reports a
+ * failure as the stack trace and exit status 1.
+ */
+export function runBench(main: (cleanup: CleanupStack) => Promise<void>): void {
+  const cleanup = new CleanupStack();
+  const removeSignalHandlers = cleanup.onSignals();
+  main(cleanup)
+    .finally(async () => {
+      await cleanup.runAll();
+      removeSignalHandlers();
+    })
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exitCode = 1;
+    });
+}

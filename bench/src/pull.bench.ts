@@ -26,7 +26,7 @@ import { processCpuSeconds } from './process-cpu.js';
 import { ensureRandomFile, warmPageCache } from './random-file.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
 import { formatBytes, formatCount, KiB } from './units.js';
-import { benchArgs } from './bench-args.js';
+import { benchArgs, parseSize, positive } from './bench-args.js';
 
 const USAGE = `usage: node bench/dist/pull.bench.js [options]
 
@@ -122,21 +122,6 @@ const OTHER_CPU_WARN_MIN_SECONDS = 0.25;
 
 function log(line: string): void {
   process.stderr.write(`[pull] ${line}\n`);
-}
-
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (!match) throw new Error(`not a size: ${JSON.stringify(text)} (use bytes or 128M, 1G)`);
-  const scale = { '': 1, k: KiB, m: KiB ** 2, g: KiB ** 3, t: KiB ** 4 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const bytes = Math.round(Number(match[1]) * scale);
-  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new Error(`size out of range: ${text}`);
-  return bytes;
-}
-
-function positive(text: string, what: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${what} must be a positive number, got ${JSON.stringify(text)}`);
-  return value;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {

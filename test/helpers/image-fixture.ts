@@ -15,17 +15,22 @@ export interface ImageFixture {
   readonly rootfs: Uint8Array;
 }
 
-export function seeded(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
+/** xorshift32: the next unsigned 32-bit value on each call, the same sequence for the same seed. */
+export function xorshift32(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
+  return () => {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
+    return (x >>>= 0);
+  };
+}
+
+export function seeded(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const next = xorshift32(seed);
+  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
   return out;
 }
 
