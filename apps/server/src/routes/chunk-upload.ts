@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
 import { InvalidInputError, PayloadTooLargeError, isLxchunkError } from '@lxchunk/errors';
 import { inflateUploadedChunk } from '../chunk-body.js';
+import { contentEncoding } from '../content-encoding.js';
 import type { ServerContext } from '../server-context.js';
 
 /** Puts in flight per request: enough to overlap the store's file-system round trips. */
@@ -28,6 +29,8 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
   return async (req, res) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== BATCH_CONTENT_TYPE) throw new InvalidInputError(`an upload batch is ${BATCH_CONTENT_TYPE}, not ${JSON.stringify(type)}`);
+    // Frames carry their own zstd; a compressed batch would be read as garbage frames.
+    contentEncoding(req, ['identity']);
     const decoder = new ChunkBatchDecoder();
     const leased: string[] = [];
     const inFlight = new Set<Promise<void>>();
