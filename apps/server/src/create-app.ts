@@ -37,6 +37,6 @@ export function createApp(context: ServerContext): Express {
   app.use((req) => {
     throw new NotFoundError(`no route for ${req.method} ${req.path}`);
   });
-  app.use(httpErrorHandler(context.config.log));
+  app.use(httpErrorHandler(context.config.log, context.storage));
   return app;
 }

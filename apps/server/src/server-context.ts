@@ -4,6 +4,7 @@ import type { ChangeNotifier } from './change-notifier.js';
 import type { MetadataDb } from './db/metadata-db.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerMetrics } from './server-metrics.js';
+import type { StorageHealth } from './storage-health.js';
 
 /** What route handlers share; built once per server in start-server.ts. */
 export interface ServerContext {
@@ -14,6 +15,8 @@ export interface ServerContext {
   readonly commitLock: AsyncMutex;
   readonly changes: ChangeNotifier;
   readonly metrics: ServerMetrics;
+  /** Full-disk state: set by a write that fails for lack of space, cleared by one that succeeds. */
+  readonly storage: StorageHealth;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The server's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
 export class ServerMetrics {
@@ -31,6 +31,16 @@ export class ServerMetrics {
   readonly corruptChunks = new Counter({
     name: 'lxchunk_corrupt_chunks_total',
     help: 'Stored chunks that failed verification when read (never sent)',
+    registers: [this.registry],
+  });
+  readonly storageFull = new Gauge({
+    name: 'lxchunk_storage_full',
+    help: '1 while writes to the data dir fail for lack of space (cleared by the next write that succeeds)',
+    registers: [this.registry],
+  });
+  readonly storageFullErrors = new Counter({
+    name: 'lxchunk_storage_full_errors_total',
+    help: 'Writes that failed for lack of space (ENOSPC, EDQUOT, SQLITE_FULL), answered 507',
     registers: [this.registry],
   });
   readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });

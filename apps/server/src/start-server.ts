@@ -8,6 +8,7 @@ import { collectGarbage } from './garbage-collector.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
+import { StorageHealth } from './storage-health.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -29,13 +30,15 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
   });
   const drain = new AbortController();
+  const metrics = new ServerMetrics();
   const context: ServerContext = {
     config,
     store: dataDir.store,
     db: dataDir.db,
     commitLock: new AsyncMutex(),
     changes: new ChangeNotifier(),
-    metrics: new ServerMetrics(),
+    metrics,
+    storage: new StorageHealth(metrics, config.log),
     draining: drain.signal,
   };
   const http = createApp(context).listen(config.port, config.host);

@@ -73,6 +73,13 @@ export class IoError extends LxchunkError {
   }
 }
 
+/** A write failed for lack of space (ENOSPC, EDQUOT, SQLITE_FULL): retrying will not help until space is freed. */
+export class StorageFullError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_FULL', message, options);
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value !== 'string') return typeof value;
   return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}… (${value.length} chars)` : JSON.stringify(value);

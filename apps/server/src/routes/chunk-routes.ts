@@ -84,7 +84,10 @@ export function chunkRoutes(context: ServerContext): Router {
     const result = await store.put(id, bytes);
     db.leases.renew([id], Date.now() + config.leaseMs);
     metrics.chunkBytesReceived.inc(bytes.length);
-    if (result.stored) metrics.chunksStored.inc();
+    if (result.stored) {
+      metrics.chunksStored.inc();
+      context.storage.wrote();
+    }
     res.status(result.stored ? 201 : 200).json({ id, stored: result.stored });
   });
 

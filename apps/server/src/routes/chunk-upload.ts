@@ -49,6 +49,7 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
           if (result.stored) {
             stored++;
             metrics.chunksStored.inc();
+            context.storage.wrote();
           }
         },
         (err: unknown) => {

@@ -54,6 +54,7 @@ export function imageRoutes(context: ServerContext): Router {
         chunkIds,
       });
     });
+    if (outcome === 'created') context.storage.wrote();
     res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
   });
 
