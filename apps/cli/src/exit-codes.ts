@@ -26,6 +26,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   SIZE_MISMATCH: EXIT.integrity,
   IO_ERROR: EXIT.io,
   STORAGE_FULL: EXIT.io,
+  REQUEST_TIMEOUT: EXIT.unavailable,
   UNAUTHORIZED: EXIT.auth,
   FORBIDDEN: EXIT.auth,
   IMAGE_NOT_FOUND: EXIT.notFound,

@@ -1,5 +1,6 @@
 import type { FsChunkStore } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { MetadataDb } from './db/metadata-db.js';
 import type { ServerConfig } from './server-config.js';
@@ -17,6 +18,8 @@ export interface ServerContext {
   readonly metrics: ServerMetrics;
   /** Full-disk state: set by a write that fails for lack of space, cleared by one that succeeds. */
   readonly storage: StorageHealth;
+  /** Request-body bytes all uploads together may hold in memory. */
+  readonly uploadMemory: ByteBudget;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }

@@ -43,6 +43,16 @@ export class ServerMetrics {
     help: 'Writes that failed for lack of space (ENOSPC, EDQUOT, SQLITE_FULL), answered 507',
     registers: [this.registry],
   });
+  readonly uploadMemoryBytes = new Gauge({
+    name: 'lxchunk_upload_memory_bytes',
+    help: 'Request-body bytes uploads hold in memory now (taken from the upload budget)',
+    registers: [this.registry],
+  });
+  readonly uploadMemoryWaiting = new Gauge({
+    name: 'lxchunk_upload_memory_waiting',
+    help: 'Uploads waiting for room in the upload budget',
+    registers: [this.registry],
+  });
   readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });
   readonly gcBytesFreed = new Counter({ name: 'lxchunk_gc_bytes_freed_total', help: 'Bytes freed by GC', registers: [this.registry] });
 

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AsyncMutex } from './async-mutex.js';
+import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { createApp } from './create-app.js';
 import { openDataDir } from './data-dir.js';
@@ -39,9 +41,14 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     changes: new ChangeNotifier(),
     metrics,
     storage: new StorageHealth(metrics, config.log),
+    uploadMemory: new ByteBudget(config.limits.maxUploadMemoryBytes, config.limits.uploadMemoryWaitMs, (inUse, waiting) => {
+      metrics.uploadMemoryBytes.set(inUse);
+      metrics.uploadMemoryWaiting.set(waiting);
+    }),
     draining: drain.signal,
   };
-  const http = createApp(context).listen(config.port, config.host);
+  const { requestTimeoutMs, headersTimeoutMs } = config.limits;
+  const http = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs }, createApp(context)).listen(config.port, config.host);
   try {
     await once(http, 'listening');
   } catch (err) {

@@ -14,6 +14,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   SIZE_MISMATCH: 400,
   IO_ERROR: 500,
   STORAGE_FULL: 507,
+  REQUEST_TIMEOUT: 408,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   IMAGE_NOT_FOUND: 404,

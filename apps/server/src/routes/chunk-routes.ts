@@ -6,6 +6,7 @@ import { decodeChunk } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
+import { reserveBodyMemory } from '../reserve-body-memory.js';
 import { canReadPrivate, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 import { chunkUploadHandler } from './chunk-upload.js';
@@ -78,7 +79,7 @@ export function chunkRoutes(context: ServerContext): Router {
     res.end(chunk.payload);
   });
 
-  router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
+  router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), reserveBodyMemory(context.uploadMemory, config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
     const id = String(req.params.id);
     const bytes = req.body as Uint8Array;
     const result = await store.put(id, bytes);

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
-import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
+import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FRAME_HEADER_BYTES, FrameStatus, type ChunkFrame } from '@lxchunk/format';
 import { InvalidInputError, PayloadTooLargeError, isLxchunkError } from '@lxchunk/errors';
+import { pausingBodyTimeout } from '../body-idle-timeout.js';
 import { inflateUploadedChunk } from '../chunk-body.js';
 import { contentEncoding } from '../content-encoding.js';
 import type { ServerContext } from '../server-context.js';
@@ -24,7 +25,7 @@ export interface UploadReport {
  * leased like any upload.
  */
 export function chunkUploadHandler(context: ServerContext): RequestHandler {
-  const { store, db, config, metrics } = context;
+  const { store, db, config, metrics, uploadMemory } = context;
   const { maxUploadBytes, maxUploadChunks } = config.limits;
   return async (req, res) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -38,10 +39,28 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
     let received = 0;
     let chunks = 0;
     let stored = 0;
+    // Memory: what this request holds from the shared budget, and what it needs: the frames being
+    // stored plus the whole next frame, taken as soon as its header is in and before its payload
+    // is read. Reserving whole frames means a waiting request holds no half-read frame, so
+    // requests cannot each hold part of the budget and wait forever for the rest.
+    let reserved = 0;
+    let asked = 0;
+    let storing = 0;
+    const needed = () => storing + decoder.nextFrameBytes;
+    // Puts finishing during a wait give their bytes back at once: holding them while asking for
+    // more could leave two requests each waiting for what the other holds.
+    const giveBack = () => {
+      const excess = Math.min(reserved, reserved + asked - needed());
+      if (excess <= 0) return;
+      reserved -= excess;
+      uploadMemory.release(excess);
+    };
     const put = (frame: ChunkFrame) => {
       if (++chunks > maxUploadChunks) throw new PayloadTooLargeError(`an upload batch holds at most ${maxUploadChunks} chunks`);
       if (frame.status === FrameStatus.missing) throw new InvalidInputError(`upload frame for ${frame.id} has no chunk`);
       const bytes = frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice();
+      const frameBytes = FRAME_HEADER_BYTES + frame.payload.length;
+      storing += frameBytes;
       const task = store.put(frame.id, bytes).then(
         (result) => {
           leased.push(frame.id);
@@ -57,25 +76,44 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
         },
       );
       inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
+      void task.finally(() => {
+        inFlight.delete(task);
+        storing -= frameBytes;
+        giveBack();
+      });
     };
     try {
       for await (const piece of req as AsyncIterable<Buffer>) {
         received += piece.length;
         if (received > maxUploadBytes) throw new PayloadTooLargeError(`an upload batch is at most ${maxUploadBytes} bytes`);
         decoder.push(piece, put);
-        while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+        if (needed() > reserved) {
+          asked = needed() - reserved;
+          try {
+            await pausingBodyTimeout(req, () => uploadMemory.acquire(asked));
+            reserved += asked;
+          } finally {
+            asked = 0;
+          }
+          giveBack();
+        }
+        if (inFlight.size >= PUTS_IN_FLIGHT) {
+          await pausingBodyTimeout(req, async () => {
+            while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+          });
+        }
         if (failure) throw failure;
       }
       decoder.finish();
       await Promise.all(inFlight);
       if (failure) throw failure;
     } catch (err) {
-      // Body bytes may be left unread: do not reuse this connection.
-      res.set('Connection', 'close');
+      // Body bytes may be left unread: do not reuse this connection (if an answer is still possible).
+      if (!res.headersSent) res.set('Connection', 'close');
       await Promise.all(inFlight);
       throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
     } finally {
+      uploadMemory.release(reserved);
       // Each stored chunk is protected from GC until a manifest references it, as with PUT.
       db.leases.renew(leased, Date.now() + config.leaseMs);
     }
