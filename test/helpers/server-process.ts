@@ -9,6 +9,10 @@ export interface ServerProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly child: ChildProcess;
+  /** Everything the server logged to stderr so far (JSON lines). */
+  readonly stderr: () => string;
+  /** Resolves once the server's stderr matches `pattern` (its log is ordered: earlier lines are in by then). */
+  waitForStderr(pattern: RegExp): Promise<void>;
   /** Creates a token with the server's own CLI (on the same data dir) and returns it. */
   token(scopes: string, name?: string): Promise<string>;
   /** SIGTERM, then waits for a clean exit; resolves with the exit code. */
@@ -51,6 +55,20 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
     url,
     dataDir: dir,
     child,
+    stderr: () => stderr,
+    waitForStderr: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stderr)) return false;
+          child.stderr!.off('data', check);
+          resolve();
+          return true;
+        };
+        const ended = () => reject(new Error(`chunk serve closed its stderr without logging ${pattern}:\n${stderr}`));
+        if (check()) return;
+        if (child.stderr!.readableEnded) return ended();
+        child.stderr!.on('data', check).once('end', ended);
+      }),
     async token(scopes, name = `test-${++tokenCounter}`) {
       const result = await runChunk(['token', 'create', '--data', dir, '--name', name, '--scope', scopes, '--json']);
       if (result.code !== 0) throw new Error(`token create failed: ${result.stderr}`);

@@ -25,6 +25,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   HASH_MISMATCH: EXIT.integrity,
   SIZE_MISMATCH: EXIT.integrity,
   IO_ERROR: EXIT.io,
+  STORAGE_FULL: EXIT.io,
+  REQUEST_TIMEOUT: EXIT.unavailable,
   UNAUTHORIZED: EXIT.auth,
   FORBIDDEN: EXIT.auth,
   IMAGE_NOT_FOUND: EXIT.notFound,

@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import getRawBody from 'raw-body';
-import { HashMismatchError, InvalidInputError, isLxchunkError } from '@lxchunk/errors';
+import { HashMismatchError, isLxchunkError } from '@lxchunk/errors';
 import { decodeChunk } from '@lxchunk/store';
+import { contentEncoding } from './content-encoding.js';
 
 /**
  * Reads an uploaded chunk into `req.body`: raw bytes, or a zstd frame (`Content-Encoding: zstd`)
@@ -11,8 +12,7 @@ import { decodeChunk } from '@lxchunk/store';
  */
 export function chunkBody(limit: number): RequestHandler {
   return async (req, _res, next) => {
-    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding !== 'identity' && encoding !== 'zstd') throw new InvalidInputError(`unsupported content encoding ${JSON.stringify(encoding)}`);
+    const encoding = contentEncoding(req, ['identity', 'zstd']);
     const length = req.headers['content-length'];
     const bytes = await getRawBody(req, { limit, ...(length !== undefined ? { length } : {}) });
     if (encoding === 'identity') {

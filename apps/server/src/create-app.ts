@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { NotFoundError } from '@lxchunk/errors';
 import { authenticate } from './authenticate.js';
+import { bodyIdleTimeout } from './body-idle-timeout.js';
 import { httpErrorHandler } from './http-error-handler.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { aliasRoutes } from './routes/alias-routes.js';
@@ -27,6 +28,7 @@ export function createApp(context: ServerContext): Express {
     });
     next();
   });
+  app.use(bodyIdleTimeout(context.config.limits.bodyIdleTimeoutMs));
   app.use(opsRoutes(context));
   app.use('/v1', authenticate(context));
   app.use(chunkRoutes(context));
@@ -37,6 +39,6 @@ export function createApp(context: ServerContext): Express {
   app.use((req) => {
     throw new NotFoundError(`no route for ${req.method} ${req.path}`);
   });
-  app.use(httpErrorHandler(context.config.log));
+  app.use(httpErrorHandler(context.config.log, context.storage));
   return app;
 }

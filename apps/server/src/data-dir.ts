@@ -44,8 +44,8 @@ export async function openDataDir(dir: string, options: DataDirOptions): Promise
   }
   try {
     const store = await FsChunkStore.open({ dir, fsync: options.fsync, onQuarantine: options.onQuarantine });
-    // Temp files older than an hour belong to writers that died; nothing live is that slow.
-    await store.cleanTemp(3600_000);
+    // We hold the lock, so no other writer exists: every temp file is a dead writer's.
+    await store.cleanTemp(0);
     const db = MetadataDb.open(join(dir, METADATA_FILE));
     return {
       dir,

@@ -28,6 +28,18 @@ export interface ServerLimits {
   readonly maxMissingIds: number;
   readonly maxJsonBytes: number;
   readonly maxWaitSeconds: number;
+  /**
+   * Request-body bytes all uploads together may hold in memory (chunk PUTs, batches, manifests).
+   * Resident memory can reach about twice this while chunks are compressed and written.
+   */
+  readonly maxUploadMemoryBytes: number;
+  /** How long an upload waits for that memory before it is refused with 503 and Retry-After. */
+  readonly uploadMemoryWaitMs: number;
+  /** A request body that sends nothing for this long is answered 408 and its connection closed; 0 disables. */
+  readonly bodyIdleTimeoutMs: number;
+  /** Node's limits on the whole request and on its headers (Node answers 408 itself). */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
@@ -41,6 +53,14 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   // 100000 ids as JSON strings are ~6.7 MB.
   maxJsonBytes: 8 * 1024 * 1024,
   maxWaitSeconds: 300,
+  // One largest frame and more, or many of the ~8 MiB batches clients send. Six concurrent 64 MiB
+  // frames peaked at ~390 MB RSS with this (570 MB unbounded): each frame in flight costs ~4x its
+  // size (decoder buffer, copy, zstd attempt, socket pieces not yet collected).
+  maxUploadMemoryBytes: 128 * 1024 * 1024,
+  uploadMemoryWaitMs: 30_000,
+  bodyIdleTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
+  headersTimeoutMs: 60_000,
 });
 
 export function serverConfig(partial: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {

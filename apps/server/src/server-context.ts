@@ -1,10 +1,12 @@
 import type { FsChunkStore } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { ChunkKeeper } from './chunk-keeper.js';
 import type { MetadataDb } from './db/metadata-db.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerMetrics } from './server-metrics.js';
+import type { StorageHealth } from './storage-health.js';
 
 /** What route handlers share; built once per server in start-server.ts. */
 export interface ServerContext {
@@ -17,6 +19,10 @@ export interface ServerContext {
   readonly keeper: ChunkKeeper;
   readonly changes: ChangeNotifier;
   readonly metrics: ServerMetrics;
+  /** Full-disk state: set by a write that fails for lack of space, cleared by one that succeeds. */
+  readonly storage: StorageHealth;
+  /** Request-body bytes all uploads together may hold in memory. */
+  readonly uploadMemory: ByteBudget;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }

@@ -39,6 +39,26 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly quarantinedChunks: Gauge;
+  readonly storageFull = new Gauge({
+    name: 'lxchunk_storage_full',
+    help: '1 while writes to the data dir fail for lack of space (cleared by the next write that succeeds)',
+    registers: [this.registry],
+  });
+  readonly storageFullErrors = new Counter({
+    name: 'lxchunk_storage_full_errors_total',
+    help: 'Writes that failed for lack of space (ENOSPC, EDQUOT, SQLITE_FULL), answered 507',
+    registers: [this.registry],
+  });
+  readonly uploadMemoryBytes = new Gauge({
+    name: 'lxchunk_upload_memory_bytes',
+    help: 'Request-body bytes uploads hold in memory now (taken from the upload budget)',
+    registers: [this.registry],
+  });
+  readonly uploadMemoryWaiting = new Gauge({
+    name: 'lxchunk_upload_memory_waiting',
+    help: 'Uploads waiting for room in the upload budget',
+    registers: [this.registry],
+  });
   readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });
   readonly gcBytesFreed = new Counter({ name: 'lxchunk_gc_bytes_freed_total', help: 'Bytes freed by GC', registers: [this.registry] });
 

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FsChunkStore } from '@lxchunk/store';
 import { AsyncMutex } from './async-mutex.js';
+import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
 import { createApp } from './create-app.js';
@@ -10,6 +12,7 @@ import { collectGarbage } from './garbage-collector.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
+import { StorageHealth } from './storage-health.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -45,9 +48,15 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
     metrics,
+    storage: new StorageHealth(metrics, config.log),
+    uploadMemory: new ByteBudget(config.limits.maxUploadMemoryBytes, config.limits.uploadMemoryWaitMs, (inUse, waiting) => {
+      metrics.uploadMemoryBytes.set(inUse);
+      metrics.uploadMemoryWaiting.set(waiting);
+    }),
     draining: drain.signal,
   };
-  const http = createApp(context).listen(config.port, config.host);
+  const { requestTimeoutMs, headersTimeoutMs } = config.limits;
+  const http = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs }, createApp(context)).listen(config.port, config.host);
   try {
     await once(http, 'listening');
   } catch (err) {

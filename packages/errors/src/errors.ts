@@ -73,6 +73,20 @@ export class IoError extends LxchunkError {
   }
 }
 
+/** A write failed for lack of space (ENOSPC, EDQUOT, SQLITE_FULL): retrying will not help until space is freed. */
+export class StorageFullError extends LxchunkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_FULL', message, options);
+  }
+}
+
+/** The request (its headers or its body) did not arrive in time. */
+export class RequestTimeoutError extends LxchunkError {
+  constructor(message: string) {
+    super('REQUEST_TIMEOUT', message);
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value !== 'string') return typeof value;
   return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}… (${value.length} chars)` : JSON.stringify(value);
@@ -159,8 +173,12 @@ export class DataDirLockedError extends LxchunkError {
 
 /** The other side cannot be reached or is overloaded; retrying later may work. */
 export class UnavailableError extends LxchunkError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When known (a server shedding load says so): how long to wait before retrying. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super('UNAVAILABLE', message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -13,6 +13,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   HASH_MISMATCH: 422,
   SIZE_MISMATCH: 400,
   IO_ERROR: 500,
+  STORAGE_FULL: 507,
+  REQUEST_TIMEOUT: 408,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   IMAGE_NOT_FOUND: 404,

@@ -33,6 +33,8 @@ export interface ChunkFrame {
 }
 
 const MAGIC_BYTES = Buffer.from(BATCH_MAGIC, 'ascii');
+/** A held buffer above this is for one large frame only. */
+const LARGE_HOLD = 1024 * 1024;
 
 export function encodeBatchStart(): Uint8Array {
   return Uint8Array.from(MAGIC_BYTES);
@@ -73,6 +75,16 @@ export class ChunkBatchDecoder {
     return this.frames;
   }
 
+  /**
+   * Bytes the decoder must hold before it can emit its next frame: the whole frame (header and
+   * payload) once its header is in, else what it holds so far. A receiver that bounds memory
+   * reserves this much before reading on.
+   */
+  get nextFrameBytes(): number {
+    if (!this.sawMagic || this.heldLength < FRAME_HEADER_BYTES || this.held[ID_BYTES] === FrameStatus.end) return this.heldLength;
+    return FRAME_HEADER_BYTES + new DataView(this.held.buffer, this.held.byteOffset + ID_BYTES + 1, 4).getUint32(0, true);
+  }
+
   push(bytes: Uint8Array, onFrame: (frame: ChunkFrame) => void): void {
     if (bytes.length === 0) return;
     if (this.ended) throw new ProtocolError('chunk batch: data after the trailer');
@@ -80,12 +92,26 @@ export class ChunkBatchDecoder {
       // Common case: parse straight from the caller's buffer and keep only an unfinished frame.
       const used = this.parse(bytes, onFrame);
       this.hold(bytes.subarray(used));
-      return;
+    } else {
+      this.hold(bytes);
+      const used = this.parse(this.held.subarray(0, this.heldLength), onFrame);
+      this.held.copyWithin(0, used, this.heldLength);
+      this.heldLength -= used;
     }
-    this.hold(bytes);
-    const used = this.parse(this.held.subarray(0, this.heldLength), onFrame);
-    this.held.copyWithin(0, used, this.heldLength);
-    this.heldLength -= used;
+    this.fitToNextFrame();
+  }
+
+  /**
+   * Room for exactly the frame in progress once its header is in: growing by doubling would hold
+   * up to twice a large frame. A large buffer is let go once no frame needs it.
+   */
+  private fitToNextFrame(): void {
+    const needed = this.nextFrameBytes;
+    if (needed > this.held.length || (this.held.length > LARGE_HOLD && needed <= LARGE_HOLD)) {
+      const fitted = new Uint8Array(Math.max(needed, 1024));
+      fitted.set(this.held.subarray(0, this.heldLength), 0);
+      this.held = fitted;
+    }
   }
 
   /** Call at the end of the stream: a missing trailer means the response was cut short. */

@@ -90,6 +90,21 @@ describe('chunk batch framing', () => {
     bad(Buffer.concat([stream, Buffer.from([0])]), /after the trailer/);
   });
 
+  it('tells how many bytes the next frame needs as soon as its header is in', () => {
+    const big = payload(100_000, 9);
+    const stream = Buffer.concat([encodeBatchStart(), encodeFrameHeader(chunkId(big), FrameStatus.identity, big.length), big, encodeBatchEnd()]);
+    const decoder = new ChunkBatchDecoder();
+    const frames: ChunkFrame[] = [];
+    decoder.push(stream.subarray(0, 10), (f) => frames.push(f));
+    assert.equal(decoder.nextFrameBytes, 6, 'header not in yet: what is held');
+    decoder.push(stream.subarray(10, 50), (f) => frames.push(f));
+    assert.equal(decoder.nextFrameBytes, 37 + big.length);
+    decoder.push(stream.subarray(50), (f) => frames.push({ ...f, payload: f.payload.slice() }));
+    assert.equal(decoder.nextFrameBytes, 0);
+    assert.ok(decoder.complete);
+    assert.deepEqual(frames[0]!.payload, big);
+  });
+
   it('refuses to encode inconsistent frames', () => {
     assert.throws(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.missing, 1), RangeError);
     assert.throws(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.identity, 64 * 1024 * 1024 + 1), RangeError);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { serverConfig, startServer } from '@lxchunk/server';
+import { DEFAULT_LIMITS, serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
 import { duration, listenAddress, wholeNumber } from '../options.js';
 
@@ -11,6 +11,9 @@ interface ServeOptions {
   retention: number;
   lease: number;
   fsync: boolean;
+  uploadMemory: number;
+  uploadWait: number;
+  bodyTimeout: number;
   json?: boolean;
 }
 
@@ -24,6 +27,9 @@ export function serveCommand(context: CommandContext): Command {
     .addOption(new Option('--retention <n>', 'images kept per alias (newest targets in its history)').default(3).argParser(wholeNumber))
     .addOption(new Option('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them').default(duration('24h'), '24h').argParser(duration))
     .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
+    .addOption(new Option('--upload-memory <bytes>', 'request-body bytes all uploads together may hold in memory').default(DEFAULT_LIMITS.maxUploadMemoryBytes).argParser(wholeNumber))
+    .addOption(new Option('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After').default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s').argParser(duration))
+    .addOption(new Option('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable').default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s').argParser(duration))
     .option('--json', 'print {"url": ...} as the first stdout line once listening')
     .action(async (options: ServeOptions) => {
       const config = serverConfig({
@@ -35,6 +41,12 @@ export function serveCommand(context: CommandContext): Command {
         retentionKeep: Math.max(1, options.retention),
         leaseMs: options.lease,
         fsync: options.fsync,
+        limits: {
+          ...DEFAULT_LIMITS,
+          maxUploadMemoryBytes: options.uploadMemory,
+          uploadMemoryWaitMs: options.uploadWait,
+          bodyIdleTimeoutMs: options.bodyTimeout,
+        },
       });
       const server = await startServer(config, context.signal);
       if (options.json) context.printJson({ url: server.url });

@@ -6,6 +6,7 @@ import { decodeChunk } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
+import { reserveBodyMemory } from '../reserve-body-memory.js';
 import { canReadPrivate, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 import { chunkUploadHandler } from './chunk-upload.js';
@@ -80,7 +81,7 @@ export function chunkRoutes(context: ServerContext): Router {
     res.end(chunk.payload);
   });
 
-  router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
+  router.put('/v1/chunks/:id', checkId, pushOnly, declaredBodyLimit(config.limits.maxChunkBytes), reserveBodyMemory(context.uploadMemory, config.limits.maxChunkBytes), chunkBody(config.limits.maxChunkBytes), async (req, res) => {
     const id = String(req.params.id);
     const bytes = req.body as Uint8Array;
     // Leased before it is stored, and after any delete of it in progress: GC cannot undo this put.
@@ -88,7 +89,10 @@ export function chunkRoutes(context: ServerContext): Router {
     await keeper.settled(id);
     const result = await store.put(id, bytes);
     metrics.chunkBytesReceived.inc(bytes.length);
-    if (result.stored) metrics.chunksStored.inc();
+    if (result.stored) {
+      metrics.chunksStored.inc();
+      context.storage.wrote();
+    }
     res.status(result.stored ? 201 : 200).json({ id, stored: result.stored });
   });
 

@@ -1,12 +1,16 @@
 import type { RequestHandler } from 'express';
-import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
+import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FRAME_HEADER_BYTES, FrameStatus, type ChunkFrame } from '@lxchunk/format';
 import { InvalidInputError, PayloadTooLargeError, isLxchunkError } from '@lxchunk/errors';
+import { pausingBodyTimeout } from '../body-idle-timeout.js';
 import { inflateUploadedChunk } from '../chunk-body.js';
+import { contentEncoding } from '../content-encoding.js';
 import type { ServerContext } from '../server-context.js';
 
 interface UploadedChunk {
   readonly id: string;
   readonly bytes: Uint8Array;
+  /** What it holds of the memory budget until stored. */
+  readonly frameBytes: number;
 }
 
 /** Puts in flight per request: enough to overlap the store's file-system round trips. */
@@ -28,30 +32,53 @@ export interface UploadReport {
  * leased like any upload.
  */
 export function chunkUploadHandler(context: ServerContext): RequestHandler {
-  const { store, config, metrics, keeper } = context;
+  const { store, config, metrics, keeper, uploadMemory } = context;
   const { maxUploadBytes, maxUploadChunks } = config.limits;
   return async (req, res) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== BATCH_CONTENT_TYPE) throw new InvalidInputError(`an upload batch is ${BATCH_CONTENT_TYPE}, not ${JSON.stringify(type)}`);
+    // Frames carry their own zstd; a compressed batch would be read as garbage frames.
+    contentEncoding(req, ['identity']);
     const decoder = new ChunkBatchDecoder();
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let received = 0;
     let chunks = 0;
     let stored = 0;
+    // Memory: what this request holds from the shared budget, and what it needs: the frames being
+    // stored plus the whole next frame, taken as soon as its header is in and before its payload
+    // is read. Reserving whole frames means a waiting request holds no half-read frame, so
+    // requests cannot each hold part of the budget and wait forever for the rest.
+    let reserved = 0;
+    let asked = 0;
+    let storing = 0;
+    const needed = () => storing + decoder.nextFrameBytes;
+    // Puts finishing during a wait give their bytes back at once: holding them while asking for
+    // more could leave two requests each waiting for what the other holds.
+    const giveBack = () => {
+      const excess = Math.min(reserved, reserved + asked - needed());
+      if (excess <= 0) return;
+      reserved -= excess;
+      uploadMemory.release(excess);
+    };
     // A frame's payload is a view of the decoder's buffer: copied (or inflated) before push returns.
     const accept = (frame: ChunkFrame): UploadedChunk => {
       if (++chunks > maxUploadChunks) throw new PayloadTooLargeError(`an upload batch holds at most ${maxUploadChunks} chunks`);
       if (frame.status === FrameStatus.missing) throw new InvalidInputError(`upload frame for ${frame.id} has no chunk`);
-      return { id: frame.id, bytes: frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice() };
+      const bytes = frame.status === FrameStatus.zstd ? inflateUploadedChunk(frame.id, frame.payload) : frame.payload.slice();
+      const frameBytes = FRAME_HEADER_BYTES + frame.payload.length;
+      storing += frameBytes;
+      return { id: frame.id, bytes, frameBytes };
     };
-    const put = ({ id, bytes }: UploadedChunk) => {
+    const put = ({ id, bytes, frameBytes }: UploadedChunk) => {
+      // After any delete of this id in progress: GC cannot undo the put (the lease is already taken).
       const task = keeper.settled(id).then(() => store.put(id, bytes)).then(
         (result) => {
           metrics.chunkBytesReceived.inc(bytes.length);
           if (result.stored) {
             stored++;
             metrics.chunksStored.inc();
+            context.storage.wrote();
           }
         },
         (err: unknown) => {
@@ -59,7 +86,11 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
         },
       );
       inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
+      void task.finally(() => {
+        inFlight.delete(task);
+        storing -= frameBytes;
+        giveBack();
+      });
     };
     try {
       for await (const piece of req as AsyncIterable<Buffer>) {
@@ -71,17 +102,33 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
         // a chunk is on disk until a manifest references it, GC keeps it.
         keeper.promise(arrived.map((chunk) => chunk.id));
         for (const chunk of arrived) put(chunk);
-        while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+        if (needed() > reserved) {
+          asked = needed() - reserved;
+          try {
+            await pausingBodyTimeout(req, () => uploadMemory.acquire(asked));
+            reserved += asked;
+          } finally {
+            asked = 0;
+          }
+          giveBack();
+        }
+        if (inFlight.size >= PUTS_IN_FLIGHT) {
+          await pausingBodyTimeout(req, async () => {
+            while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+          });
+        }
         if (failure) throw failure;
       }
       decoder.finish();
       await Promise.all(inFlight);
       if (failure) throw failure;
     } catch (err) {
-      // Body bytes may be left unread: do not reuse this connection.
-      res.set('Connection', 'close');
+      // Body bytes may be left unread: do not reuse this connection (if an answer is still possible).
+      if (!res.headersSent) res.set('Connection', 'close');
       await Promise.all(inFlight);
       throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
+    } finally {
+      uploadMemory.release(reserved);
     }
     const report: UploadReport = { chunks, stored };
     res.status(200).json(report);

@@ -5,6 +5,7 @@ import { MANIFEST_BASE_HEADER, decodeManifest, validateAliasName } from '@lxchun
 import { compressZstdFrame } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
+import { reserveBodyMemory } from '../reserve-body-memory.js';
 import { canReadPrivate, requireScope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -26,7 +27,7 @@ export function imageRoutes(context: ServerContext): Router {
   const { store, db, config, commitLock } = context;
   const router = Router();
 
-  router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {
+  router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), reserveBodyMemory(context.uploadMemory, config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {
     requireScope(principalOf(res), 'push');
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
@@ -54,6 +55,7 @@ export function imageRoutes(context: ServerContext): Router {
         chunkIds,
       });
     });
+    if (outcome === 'created') context.storage.wrote();
     res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
   });
 

@@ -5,7 +5,10 @@ import type { ServerContext } from '../server-context.js';
 export function opsRoutes(context: ServerContext): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
+    const full = context.storage.full;
     if (context.draining.aborted) res.status(503).json({ ok: false, draining: true });
+    // Reads still work, but a balancer should send pushes elsewhere until space is freed.
+    else if (full) res.status(503).json({ ok: false, degraded: true, reason: full.reason, since: new Date(full.since).toISOString() });
     else res.json({ ok: true });
   });
   router.get('/metrics', async (_req, res) => {
