@@ -113,9 +113,13 @@ describe('crash recovery: kill -9 at chosen points of push, pull and GC (real se
 
     const doomed = await startServer(['--no-fsync', '--gc-interval', '0', '--retention', '1'], dataDir, { env: { LXCHUNK_CRASH_AT: 'gc.delete:3' } });
     const exited = new Promise((resolve) => doomed.child.once('exit', (_code, signal) => resolve(signal)));
-    const gc = await http(doomed.url, 'POST', '/v1/gc', { token: admin }).catch((err: unknown) => err);
-    assert.ok(gc instanceof Error, 'the connection died with the server');
-    assert.equal(await exited, 'SIGKILL');
+    try {
+      const gc = await http(doomed.url, 'POST', '/v1/gc', { token: admin }).catch((err: unknown) => err);
+      assert.ok(gc instanceof Error, 'the connection died with the server');
+      assert.equal(await exited, 'SIGKILL');
+    } finally {
+      doomed.child.kill('SIGKILL');
+    }
 
     const server = await startServer(['--no-fsync', '--gc-interval', '0', '--retention', '1'], dataDir);
     try {

@@ -40,8 +40,11 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       try {
-        resolve((JSON.parse(line) as { url: string }).url);
+        const { url } = JSON.parse(line) as { url?: unknown };
+        if (typeof url !== 'string') throw new Error('no url');
+        resolve(url);
       } catch (err) {
+        child.kill('SIGKILL');
         reject(new Error(`unexpected first line from chunk serve: ${line}\n${stderr}`, { cause: err }));
       }
     });
