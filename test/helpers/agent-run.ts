@@ -58,3 +58,38 @@ export async function agentKilledAt(point: string, args: readonly string[], env:
   await exited;
   return logs;
 }
+
+export interface AgentProcess {
+  readonly child: ReturnType<typeof spawn>;
+  /** Everything it logged on stderr so far. */
+  logs(): string;
+  /** Resolves once stderr contains `text`; rejects if the process exits first. */
+  logged(text: string): Promise<void>;
+  /** Resolves with the exit code and stdout once the process has exited. */
+  readonly exited: Promise<{ code: number | null; stdout: string }>;
+}
+
+/** `chunk ARGS` as a background process whose log lines a test can wait for (no timers). */
+export function startAgentProcess(args: readonly string[], env: NodeJS.ProcessEnv): AgentProcess {
+  const child = spawn(chunkBin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+    for (const waiter of waiters.filter((w) => stderr.includes(w.text))) waiter.resolve();
+  });
+  const exited = new Promise<{ code: number | null; stdout: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout })));
+  return {
+    child,
+    logs: () => stderr,
+    logged: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (stderr.includes(text)) return resolve();
+        waiters.push({ text, resolve });
+        void exited.then(({ code }) => reject(new Error(`chunk ${args.join(' ')} exited (${code}) before logging ${text}\n${stderr}`)));
+      }),
+    exited,
+  };
+}

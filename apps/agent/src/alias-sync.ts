@@ -10,6 +10,7 @@ import type { ImportJournal } from './import-journal.js';
 import type { SeedIndexes } from './seed-indexes.js';
 import { removeStalePulls } from './stale-pulls.js';
 import { pauseForTest } from './test-pause.js';
+import { pruneImported } from './prune-imported.js';
 
 export type SyncAction = 'unchanged' | 'alias-updated' | 'imported';
 
@@ -172,24 +173,4 @@ async function seedsFor(context: AliasSyncContext, alias: string, manifest: Imag
 
 function rank(image: LxdImageInfo, alias: string): number {
   return image.properties[MANAGED_PROPERTY] === alias ? 1 : 0;
-}
-
-/**
- * Keeps the newest `keepImages` images this agent imported for `alias` (the current one always),
- * and deletes the older ones unless some LXD alias still names them. Images the agent did not
- * import (no lxchunk.alias property) are never touched.
- */
-async function pruneImported(context: AliasSyncContext, alias: string, current: string): Promise<string[]> {
-  const { lxd } = context;
-  const mine = (await lxd.listImages())
-    .filter((image) => image.properties[MANAGED_PROPERTY] === alias)
-    .sort((a, b) => (a.fingerprint === current ? -1 : b.fingerprint === current ? 1 : b.uploadedAt.localeCompare(a.uploadedAt)));
-  const pruned: string[] = [];
-  for (const image of mine.slice(Math.max(1, context.keepImages))) {
-    if (image.fingerprint === current || image.aliases.length > 0) continue;
-    await lxd.deleteImage(image.fingerprint);
-    pruned.push(image.fingerprint);
-    context.log({ level: 'info', msg: 'removed old image', alias, fingerprint: image.fingerprint });
-  }
-  return pruned;
 }

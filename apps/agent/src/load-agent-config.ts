@@ -28,7 +28,7 @@ export async function loadAgentConfig(
   env: NodeJS.ProcessEnv,
   log: AgentConfig['log'],
 ): Promise<AgentConfig> {
-  const file = flags.configFile ? await readAgentFile(flags.configFile) : {};
+  const file = await readAgentFile(flags.configFile);
   const tokenFromFile = file.tokenFile ? (await readFile(file.tokenFile, 'utf8')).trim() : undefined;
   const follow = flags.follow?.length ? flags.follow : env.LXCHUNK_FOLLOW ? env.LXCHUNK_FOLLOW.split(',').map((s) => s.trim()).filter(Boolean) : (file.follow ?? []);
   const serverUrl = flags.server ?? env.LXCHUNK_SERVER ?? file.server;
@@ -38,7 +38,7 @@ export async function loadAgentConfig(
     serverUrl,
     token: flags.token ?? env.LXCHUNK_TOKEN ?? file.token ?? tokenFromFile,
     follow: follow.map(validateAliasName),
-    cacheDir: flags.cacheDir ?? env.LXCHUNK_CACHE ?? file.cacheDir ?? AGENT_DEFAULTS.cacheDir,
+    cacheDir: cacheDirOf(flags, env, file),
     lxdSocket: flags.lxdSocket ?? env.LXD_SOCKET ?? file.lxdSocket,
     keepImages: positive(flags.keepImages ?? file.keepImages ?? AGENT_DEFAULTS.keepImages, 'keepImages'),
     pollIntervalMs: positive(flags.pollIntervalSeconds ?? file.pollIntervalSeconds ?? AGENT_DEFAULTS.pollIntervalMs / 1000, 'pollIntervalSeconds') * 1000,
@@ -47,7 +47,17 @@ export async function loadAgentConfig(
   };
 }
 
-async function readAgentFile(path: string): Promise<AgentFile> {
+/** The agent's cache directory alone (for `agent status`), found as loadAgentConfig finds it. */
+export async function agentCacheDir(flags: { cacheDir?: string; configFile?: string }, env: NodeJS.ProcessEnv): Promise<string> {
+  return cacheDirOf(flags, env, await readAgentFile(flags.configFile));
+}
+
+function cacheDirOf(flags: { cacheDir?: string }, env: NodeJS.ProcessEnv, file: AgentFile): string {
+  return flags.cacheDir ?? env.LXCHUNK_CACHE ?? file.cacheDir ?? AGENT_DEFAULTS.cacheDir;
+}
+
+async function readAgentFile(path: string | undefined): Promise<AgentFile> {
+  if (!path) return {};
   let parsed: unknown;
   try {
     parsed = parse(await readFile(path, 'utf8'));

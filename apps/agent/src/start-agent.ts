@@ -1,16 +1,17 @@
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { ChunkServerClient, sleep } from '@lxchunk/client';
 import { isLxchunkError } from '@lxchunk/errors';
 import { LxdClient } from '@lxchunk/lxd';
 import type { AgentConfig } from './agent-config.js';
+import { agentHealth } from './agent-health.js';
+import { serveAgentHttp } from './agent-http.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { writeStatus, type AliasStatus } from './agent-status.js';
 import { ManifestCache } from '@lxchunk/sync';
 import { exportDirOf, syncAlias, type SyncResult } from './alias-sync.js';
 import { ImportJournal } from './import-journal.js';
 import { finishInterruptedImports } from './interrupted-imports.js';
+import { lockCacheDir } from './instance-lock.js';
 import { SeedIndexes } from './seed-indexes.js';
 
 export interface RunningAgent {
@@ -29,19 +30,40 @@ const BACKOFF_MAX_MS = 60_000;
 
 /**
  * One pass over every followed alias; a failure of one alias does not stop the others. This is
- * `chunk agent --once`, and each round of the daemon.
+ * `chunk agent --once`. It waits for another `--once` on the same cache directory to finish
+ * (runs from a timer may overlap), and is refused with AGENT_LOCKED while a daemon holds it.
  */
 export async function syncOnce(config: AgentConfig, signal?: AbortSignal, metrics = new AgentMetrics()): Promise<SyncOutcome[]> {
-  const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
-  const lxd = await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {});
+  const lock = await lockCacheDir(config.cacheDir, 'once', {
+    wait: true,
+    onWait: (holder) => config.log({ level: 'info', msg: 'waiting for another agent on the cache directory', cacheDir: config.cacheDir, holderPid: holder?.pid ?? null }),
+    ...(signal ? { signal } : {}),
+  });
   try {
-    return await syncAll(config, client, lxd, metrics, signal);
+    const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
+    const lxd = await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {}).catch(async (err: unknown) => {
+      await client.close();
+      throw err;
+    });
+    try {
+      return await syncAll(config, client, lxd, metrics, new Map(), signal);
+    } finally {
+      await Promise.all([client.close(), lxd.close()]);
+    }
   } finally {
-    await Promise.all([client.close(), lxd.close()]);
+    await lock.release();
   }
 }
 
-async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdClient, metrics: AgentMetrics, signal?: AbortSignal): Promise<SyncOutcome[]> {
+/** Syncs `config.follow`, recording each alias's outcome in `statuses`, which is then written whole to the status file. */
+async function syncAll(
+  config: AgentConfig,
+  client: ChunkServerClient,
+  lxd: LxdClient,
+  metrics: AgentMetrics,
+  statuses: Map<string, AliasStatus>,
+  signal?: AbortSignal,
+): Promise<SyncOutcome[]> {
   const context = {
     client,
     lxd,
@@ -56,13 +78,12 @@ async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdC
   };
   await finishInterruptedImports(lxd, context.imports, exportDirOf(config.cacheDir), config.log);
   const outcomes: SyncOutcome[] = [];
-  const statuses: Record<string, AliasStatus> = {};
   for (const alias of config.follow) {
     const at = new Date().toISOString();
     try {
       const result = await syncAlias(context, alias);
       outcomes.push({ alias, result });
-      statuses[alias] = { fingerprint: result.fingerprint, action: result.action, lastSync: at, bytesFetched: result.bytesFetched, bytesReused: result.bytesReused };
+      statuses.set(alias, { fingerprint: result.fingerprint, action: result.action, lastSync: at, bytesFetched: result.bytesFetched, bytesReused: result.bytesReused });
       metrics.syncs.inc({ action: result.action });
       metrics.bytesFetched.inc(result.bytesFetched);
       metrics.bytesReused.inc(result.bytesReused);
@@ -73,12 +94,18 @@ async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdC
       const code = isLxchunkError(err) ? err.code : ((err as NodeJS.ErrnoException).code ?? 'INTERNAL');
       const message = err instanceof Error ? err.message : String(err);
       outcomes.push({ alias, error: { code, message } });
-      statuses[alias] = { lastError: { code, message, at } };
+      recordFailure(statuses, alias, { code, message, at });
       metrics.failures.inc({ code });
     }
   }
-  await writeStatus(config.cacheDir, { server: config.serverUrl, pid: process.pid, updated: new Date().toISOString(), aliases: statuses });
+  await writeStatus(config.cacheDir, { server: config.serverUrl, pid: process.pid, updated: new Date().toISOString(), aliases: Object.fromEntries(statuses) });
   return outcomes;
+}
+
+/** A failure keeps the image the alias last synced to: it is still what LXD serves. */
+function recordFailure(statuses: Map<string, AliasStatus>, alias: string, lastError: NonNullable<AliasStatus['lastError']>): void {
+  const fingerprint = statuses.get(alias)?.fingerprint;
+  statuses.set(alias, { ...(fingerprint ? { fingerprint } : {}), lastError });
 }
 
 /**
@@ -87,14 +114,21 @@ async function syncAll(config: AgentConfig, client: ChunkServerClient, lxd: LxdC
  * or LXD that goes away is retried with backoff and logged once per outage, not once per try.
  */
 export async function startAgent(config: AgentConfig, signal: AbortSignal, options: { metricsListen?: { host: string; port: number } } = {}): Promise<RunningAgent> {
+  // A second daemon on the same cache directory is a mistake: refused at once (AGENT_LOCKED).
+  const lock = await lockCacheDir(config.cacheDir, 'daemon', { wait: false });
   const metrics = new AgentMetrics();
-  let metricsServer: Server | undefined;
+  // Every followed alias's last outcome, across rounds that sync only the aliases that moved.
+  const statuses = new Map<string, AliasStatus>();
+  let http: Awaited<ReturnType<typeof serveAgentHttp>> | undefined;
   if (options.metricsListen) {
-    metricsServer = createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
-    }).listen(options.metricsListen.port, options.metricsListen.host);
-    await once(metricsServer, 'listening');
+    const probeLxd = async () => (await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {})).close();
+    try {
+      http = await serveAgentHttp(options.metricsListen, metrics, () => agentHealth(statuses, probeLxd));
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    config.log({ level: 'info', msg: 'metrics listening', url: http.url });
   }
   const done = (async () => {
     const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
@@ -118,7 +152,7 @@ export async function startAgent(config: AgentConfig, signal: AbortSignal, optio
           if (due.length > 0) {
             const lxd = await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {});
             try {
-              const outcomes = await syncAll({ ...config, follow: due }, client, lxd, metrics, signal);
+              const outcomes = await syncAll({ ...config, follow: due }, client, lxd, metrics, statuses, signal);
               for (const failed of outcomes.filter((o) => o.error)) {
                 config.log({ level: 'warn', msg: 'alias sync failed, will retry', alias: failed.alias, ...failed.error });
                 nextFullSync = Math.min(nextFullSync, Date.now() + backoff);
@@ -133,7 +167,10 @@ export async function startAgent(config: AgentConfig, signal: AbortSignal, optio
         } catch (err) {
           if (signal.aborted) break;
           const code = isLxchunkError(err) ? err.code : 'INTERNAL';
-          if (outage !== code) config.log({ level: 'error', msg: 'sync loop failed, retrying with backoff', code, error: err instanceof Error ? err.message : String(err) });
+          const message = err instanceof Error ? err.message : String(err);
+          if (outage !== code) config.log({ level: 'error', msg: 'sync loop failed, retrying with backoff', code, error: message });
+          // No alias could sync (the server or LXD is away): each one's last sync failed.
+          for (const alias of config.follow) recordFailure(statuses, alias, { code, message, at: new Date().toISOString() });
           outage = code;
           since = undefined;
           nextFullSync = 0;
@@ -143,7 +180,8 @@ export async function startAgent(config: AgentConfig, signal: AbortSignal, optio
       }
     } finally {
       await client.close();
-      if (metricsServer) await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      if (http) await new Promise<void>((resolve) => http!.server.close(() => resolve()));
+      await lock.release();
       config.log({ level: 'info', msg: 'agent stopped' });
     }
   })();

@@ -37,6 +37,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   PRECONDITION_FAILED: EXIT.conflict,
   PRECONDITION_REQUIRED: EXIT.conflict,
   DATA_DIR_LOCKED: EXIT.conflict,
+  AGENT_LOCKED: EXIT.conflict,
   PAYLOAD_TOO_LARGE: EXIT.usage,
   CHUNKS_MISSING: EXIT.integrity,
   UNAVAILABLE: EXIT.unavailable,

@@ -171,6 +171,14 @@ export class DataDirLockedError extends LxchunkError {
   }
 }
 
+/** Another agent holds the instance lock on the same cache directory; `details` names it when known. */
+export class AgentLockedError extends LxchunkError {
+  constructor(dir: string, holder: { pid: number; mode: string } | undefined, options?: { cause?: unknown }) {
+    const who = holder ? `another agent (${holder.mode}, pid ${holder.pid})` : 'another agent';
+    super('AGENT_LOCKED', `${dir} is in use by ${who}`, { ...options, ...(holder ? { details: { pid: holder.pid, mode: holder.mode } } : {}) });
+  }
+}
+
 /** The other side cannot be reached or is overloaded; retrying later may work. */
 export class UnavailableError extends LxchunkError {
   /** When known (a server shedding load says so): how long to wait before retrying. */

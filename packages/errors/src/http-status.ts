@@ -27,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   PAYLOAD_TOO_LARGE: 413,
   CHUNKS_MISSING: 422,
   DATA_DIR_LOCKED: 503,
+  AGENT_LOCKED: 409,
   UNAVAILABLE: 503,
   PROTOCOL_ERROR: 502,
   INTERNAL: 500,

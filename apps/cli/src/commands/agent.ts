@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
-import { AGENT_DEFAULTS, loadAgentConfig, readStatus, startAgent, syncOnce } from '@lxchunk/agent';
+import { AGENT_DEFAULTS, agentCacheDir, loadAgentConfig, readStatus, startAgent, syncOnce } from '@lxchunk/agent';
 import { NotFoundError } from '@lxchunk/errors';
+import { agentLogger, summaryLine } from '../agent-output.js';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { listenAddress, repeatable, wholeNumber } from '../options.js';
@@ -32,11 +33,11 @@ export function agentCommand(context: CommandContext): Command {
     .option('--config <file>', 'YAML config file, e.g. /etc/lxchunk/agent.yaml')
     .addOption(new Option('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`).argParser(wholeNumber))
     .addOption(new Option('--poll-interval <seconds>', 'full resync period, the fallback to the change feed').argParser(wholeNumber))
-    .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics').argParser(listenAddress))
+    .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)').argParser(listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
-    .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused}]}')
+    .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
     .action(async (options: AgentOptions) => {
-      const log = (entry: Record<string, unknown>) => context.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+      const log = agentLogger(context.stderr, options.json === true);
       const config = await loadAgentConfig(
         {
           ...(options.server ? { server: options.server } : {}),
@@ -55,7 +56,7 @@ export function agentCommand(context: CommandContext): Command {
         const outcomes = await syncOnce(config, context.signal);
         const results = outcomes.map((o) => (o.result ? o.result : { alias: o.alias, action: 'failed', error: o.error }));
         if (options.json) context.printJson({ results });
-        else for (const r of results) context.print(JSON.stringify(r));
+        else for (const outcome of outcomes) context.print(summaryLine(outcome));
         const failed = outcomes.find((o) => o.error);
         if (failed) context.exitCode = exitCodeFor(failed.error!.code);
         return;
@@ -68,11 +69,13 @@ export function agentCommand(context: CommandContext): Command {
   command
     .command('status')
     .description("print the agent's last sync per alias (from its status file)")
-    .option('--cache <dir>', `the agent's working directory (default ${AGENT_DEFAULTS.cacheDir})`)
+    .option('--cache <dir>', `the agent's working directory (or LXCHUNK_CACHE, or cacheDir: in the config file; default ${AGENT_DEFAULTS.cacheDir})`)
+    .option('--config <file>', "the agent's YAML config file, e.g. /etc/lxchunk/agent.yaml (for its cacheDir:)")
     .option('--json', 'print the status object')
-    .action(async (options: { cache?: string; json?: boolean }) => {
-      const status = await readStatus(options.cache ?? AGENT_DEFAULTS.cacheDir);
-      if (!status) throw new NotFoundError(`no agent status in ${options.cache ?? AGENT_DEFAULTS.cacheDir}: has the agent run yet?`);
+    .action(async (options: { cache?: string; config?: string; json?: boolean }) => {
+      const cacheDir = await agentCacheDir({ ...(options.cache ? { cacheDir: options.cache } : {}), ...(options.config ? { configFile: options.config } : {}) }, process.env);
+      const status = await readStatus(cacheDir);
+      if (!status) throw new NotFoundError(`no agent status in ${cacheDir}: has the agent run yet?`);
       if (options.json) {
         context.printJson(status);
         return;

@@ -1,0 +1,90 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { sleep } from '@lxchunk/client';
+import { AgentLockedError } from '@lxchunk/errors';
+
+/** How the holder runs: a daemon keeps the lock for its whole life, `--once` for one pass. */
+export type AgentMode = 'daemon' | 'once';
+
+export interface LockHolder {
+  readonly pid: number;
+  readonly mode: AgentMode;
+  readonly since: string;
+}
+
+export interface InstanceLock {
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** Wait while another `--once` holds the lock; a daemon holder is refused all the same. */
+  readonly wait: boolean;
+  /** Called once, when the lock is found held and this instance starts waiting. */
+  readonly onWait?: (holder: LockHolder | undefined) => void;
+  readonly signal?: AbortSignal;
+}
+
+const RETRY_MS = 200;
+
+/**
+ * Makes this process the only agent on `cacheDir`: two agents importing the same image into the
+ * same LXD race (one fails "Image with same fingerprint already exists"). The lock is an open
+ * SQLite transaction (BEGIN EXCLUSIVE on `agent.lock`), which is an fcntl lock: the kernel drops
+ * it when the process dies however it dies, so there is no stale lock to time out or clean up.
+ * `agent.holder.json` says who holds it, for the error message; it is only trusted while the lock
+ * is held. Throws AgentLockedError when refused.
+ */
+export async function lockCacheDir(cacheDir: string, mode: AgentMode, options: LockOptions): Promise<InstanceLock> {
+  await mkdir(cacheDir, { recursive: true });
+  const db = new Database(join(cacheDir, 'agent.lock'), { timeout: 0 });
+  let waiting = false;
+  try {
+    for (;;) {
+      try {
+        db.exec('BEGIN EXCLUSIVE');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+        const holder = await readHolder(cacheDir);
+        // A daemon never lets go by itself: waiting for it would hang a timer or cron job.
+        if (!options.wait || holder?.mode === 'daemon') throw new AgentLockedError(cacheDir, holder, { cause: err });
+        if (!waiting) options.onWait?.(holder);
+        waiting = true;
+        await sleep(RETRY_MS, options.signal);
+      }
+    }
+    await writeHolder(cacheDir, { pid: process.pid, mode, since: new Date().toISOString() });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return {
+    release: async () => {
+      if (!db.open) return;
+      await rm(holderPath(cacheDir), { force: true });
+      db.close();
+    },
+  };
+}
+
+function holderPath(cacheDir: string): string {
+  return join(cacheDir, 'agent.holder.json');
+}
+
+async function writeHolder(cacheDir: string, holder: LockHolder): Promise<void> {
+  const path = holderPath(cacheDir);
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(holder)}\n`);
+  await rename(temp, path);
+}
+
+async function readHolder(cacheDir: string): Promise<LockHolder | undefined> {
+  try {
+    const holder = JSON.parse(await readFile(holderPath(cacheDir), 'utf8')) as Partial<LockHolder>;
+    return typeof holder.pid === 'number' && (holder.mode === 'daemon' || holder.mode === 'once') ? (holder as LockHolder) : undefined;
+  } catch {
+    // Not written yet by a holder that just got the lock, or left by a dead one: unknown holder.
+    return undefined;
+  }
+}
