@@ -40,6 +40,22 @@ describe('server: lifecycle, auth and garbage collection (real server process)',
     }
   });
 
+  it('restarts at once on its data dir after kill -9: the kernel drops a dead server\'s lock', async () => {
+    const server = await startServer(['--no-fsync']);
+    try {
+      server.child.kill('SIGKILL');
+      assert.equal(await server.stop(), null, 'killed, no exit code');
+      const again = await startServer(['--no-fsync'], server.dataDir);
+      assert.deepEqual((await http(again.url, 'GET', '/healthz')).json, { ok: true });
+      // The restarted server holds the lock in turn.
+      const second = await runChunk(['serve', '--data', server.dataDir, '--listen', '127.0.0.1:0', '--json']);
+      assert.equal(JSON.parse(second.stdout).error.code, 'DATA_DIR_LOCKED');
+      assert.equal(await again.stop(), 0);
+    } finally {
+      await server.destroy();
+    }
+  });
+
   it('exposes Prometheus metrics', async () => {
     const server = await startServer(['--no-fsync']);
     try {

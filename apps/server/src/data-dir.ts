@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { DataDirLockedError } from '@lxchunk/errors';
 import { FsChunkStore } from '@lxchunk/store';
+import { DataDirLock } from './data-dir-lock.js';
 import { MetadataDb } from './db/metadata-db.js';
 
 /** A server's (or offline gc's) exclusive hold on a data directory: its chunks and its metadata. */
@@ -17,25 +16,12 @@ export const METADATA_FILE = 'metadata.db';
 
 /**
  * Opens DIR (creating it on first start) and locks it: a second server or an offline gc on the
- * same directory is refused with DATA_DIR_LOCKED. The lock is a directory proper-lockfile keeps
- * fresh, so a crashed holder's lock goes stale by itself and never needs manual cleanup.
+ * same directory is refused with DATA_DIR_LOCKED. The lock dies with its holder (see DataDirLock),
+ * so a crashed server's directory can be opened again at once, with no cleanup.
  */
-export async function openDataDir(dir: string, options: { fsync: boolean; onLockLost?: (err: Error) => void }): Promise<DataDir> {
+export async function openDataDir(dir: string, options: { fsync: boolean }): Promise<DataDir> {
   await mkdir(dir, { recursive: true });
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(dir, {
-      lockfilePath: join(dir, 'server.lock'),
-      stale: 15_000,
-      update: 5_000,
-      retries: 0,
-      realpath: false,
-      onCompromised: options.onLockLost ?? ((err) => { throw err; }),
-    });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirLockedError(dir, { cause: err });
-    throw err;
-  }
+  const lock = DataDirLock.acquire(dir);
   try {
     const store = await FsChunkStore.open({ dir, fsync: options.fsync });
     // Temp files older than an hour belong to writers that died; nothing live is that slow.
@@ -47,11 +33,11 @@ export async function openDataDir(dir: string, options: { fsync: boolean; onLock
       db,
       async close() {
         db.close();
-        await release();
+        lock.release();
       },
     };
   } catch (err) {
-    await release();
+    lock.release();
     throw err;
   }
 }

@@ -24,10 +24,7 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
-  const dataDir = await openDataDir(config.dataDir, {
-    fsync: config.fsync,
-    onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
-  });
+  const dataDir = await openDataDir(config.dataDir, { fsync: config.fsync });
   const drain = new AbortController();
   const context: ServerContext = {
     config,
