@@ -25,12 +25,16 @@ export interface SyncOutcome {
 
 const BACKOFF_MAX_MS = 60_000;
 
+function serverClient(config: AgentConfig): ChunkServerClient {
+  return new ChunkServerClient({ url: config.serverUrl, retryForMs: config.retryForMs, ...(config.token ? { token: config.token } : {}) });
+}
+
 /**
  * One pass over every followed alias; a failure of one alias does not stop the others. This is
  * `chunk agent --once`, and each round of the daemon.
  */
 export async function syncOnce(config: AgentConfig, signal?: AbortSignal, metrics = new AgentMetrics()): Promise<SyncOutcome[]> {
-  const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
+  const client = serverClient(config);
   const lxd = await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {});
   try {
     return await syncAll(config, client, lxd, metrics, signal);
@@ -93,7 +97,7 @@ export async function startAgent(config: AgentConfig, signal: AbortSignal, optio
     await once(metricsServer, 'listening');
   }
   const done = (async () => {
-    const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
+    const client = serverClient(config);
     let outage: string | undefined;
     let backoff = 1000;
     let since: number | undefined;

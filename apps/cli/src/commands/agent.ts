@@ -3,7 +3,7 @@ import { AGENT_DEFAULTS, loadAgentConfig, readStatus, startAgent, syncOnce } fro
 import { NotFoundError } from '@lxchunk/errors';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { listenAddress, repeatable, wholeNumber } from '../options.js';
+import { duration, listenAddress, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
@@ -14,6 +14,7 @@ interface AgentOptions {
   config?: string;
   keep?: number;
   pollInterval?: number;
+  retryFor?: number;
   metricsListen?: { host: string; port: number };
   once?: boolean;
   json?: boolean;
@@ -32,6 +33,7 @@ export function agentCommand(context: CommandContext): Command {
     .option('--config <file>', 'YAML config file, e.g. /etc/lxchunk/agent.yaml')
     .addOption(new Option('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`).argParser(wholeNumber))
     .addOption(new Option('--poll-interval <seconds>', 'full resync period, the fallback to the change feed').argParser(wholeNumber))
+    .addOption(new Option('--retry-for <duration>', 'keep retrying a server that went away this long before a sync fails (default 60s; retryForSeconds: in the config file)').argParser(duration))
     .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics').argParser(listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused}]}')
@@ -47,6 +49,7 @@ export function agentCommand(context: CommandContext): Command {
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
           ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval } : {}),
+          ...(options.retryFor !== undefined ? { retryForSeconds: options.retryFor / 1000 } : {}),
         },
         process.env,
         log,
