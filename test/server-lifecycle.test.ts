@@ -6,6 +6,7 @@ import { http } from './helpers/http.js';
 import { makeImage, seeded } from './helpers/image-fixture.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer } from './helpers/server-process.js';
+import { notPrivate } from './helpers/file-modes.js';
 import { chunkId } from '@lxchunk/chunker';
 
 describe('server: lifecycle, auth and garbage collection (real server process)', () => {
@@ -53,6 +54,23 @@ describe('server: lifecycle, auth and garbage collection (real server process)',
       assert.equal(await again.stop(), 0);
     } finally {
       await server.destroy();
+    }
+  });
+
+  it('keeps its data dir private: directories 0700, files 0600, under the usual umask', async () => {
+    const umask = process.umask(0o022); // inherited by the server process
+    const parent = await mkdtemp(join(tmpdir(), 'lxchunk-modes-'));
+    const server = await startServer(['--no-fsync'], join(parent, 'data'));
+    try {
+      const push = await server.token('push');
+      const image = await makeImage({ seed: 46 });
+      for (const [id, bytes] of image.chunks) await http(server.url, 'PUT', `/v1/chunks/${id}`, { token: push, body: bytes });
+      assert.equal((await http(server.url, 'PUT', `/v1/images/${image.fingerprint}`, { token: push, body: image.manifestBytes })).status, 201);
+      assert.deepEqual(await notPrivate(server.dataDir), []);
+    } finally {
+      process.umask(umask);
+      await server.destroy();
+      await rm(parent, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FsChunkStore } from '@lxchunk/store';
+import { FsChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE } from '@lxchunk/store';
 import { DataDirLock } from './data-dir-lock.js';
 import { MetadataDb } from './db/metadata-db.js';
 
@@ -20,7 +20,8 @@ export const METADATA_FILE = 'metadata.db';
  * so a crashed server's directory can be opened again at once, with no cleanup.
  */
 export async function openDataDir(dir: string, options: { fsync: boolean }): Promise<DataDir> {
-  await mkdir(dir, { recursive: true });
+  // Private whatever the umask: it holds private images' chunks and token hashes.
+  if ((await mkdir(dir, PRIVATE_DIR)) !== undefined) await chmod(dir, PRIVATE_DIR_MODE);
   const lock = DataDirLock.acquire(dir);
   try {
     const store = await FsChunkStore.open({ dir, fsync: options.fsync });

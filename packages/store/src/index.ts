@@ -13,3 +13,5 @@ export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode.js';
+export { writePrivateFile } from './write-private-file.js';
