@@ -10,6 +10,7 @@ import { startLxdDaemon } from '@lxchunk/lxd/test-daemon';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { chunkBin, runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { notPrivate } from './helpers/file-modes.js';
 
 const run = promisify(execFile);
 
@@ -32,7 +33,9 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     assert.equal(result.code, 0, result.stderr);
   };
 
+  let umask: number;
   before(async () => {
+    umask = process.umask(0o022); // the usual one, inherited by the agent
     work = await mkdtemp(join(tmpdir(), 'lxchunk-agent-'));
     lxd = await startLxdDaemon();
     server = await startServer(['--no-fsync']);
@@ -42,6 +45,7 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     for (let i = 2; i <= 5; i++) images.push(await buildLxdImage(join(work, `v${i}`), { seed: 11, from: images[i - 2], serial: String(i) }));
   });
   after(async () => {
+    process.umask(umask);
     await server?.destroy();
     await lxd?.stop();
     await rm(work, { recursive: true, force: true });
@@ -59,6 +63,7 @@ describe('chunk agent with a real LXD daemon and a real server', function () {
     assert.equal(imported.properties.os, 'debian');
     // Kept as the base the server compresses the next manifest against.
     await stat(join(work, 'agent-cache', 'manifests', `${images[0]!.fingerprint}.json`));
+    assert.deepEqual(await notPrivate(join(work, 'agent-cache')), [], 'the cache, its state and staged pulls are private');
   });
 
   it('does nothing when nothing moved', async () => {

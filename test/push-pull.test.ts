@@ -205,8 +205,9 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
   });
 
   describe('clear errors', () => {
-    it('an unreachable server: exit 6, UNAVAILABLE', async () => {
-      const result = await runChunk(['pull', '--json', 'x', '--out', join(work, 'nowhere'), '--server', 'http://127.0.0.1:9'], { env: { LXCHUNK_TOKEN: '' } });
+    it('an unreachable server: exit 6, UNAVAILABLE, once --retry-for is over', async () => {
+      const args = ['pull', '--json', 'x', '--out', join(work, 'nowhere'), '--server', 'http://127.0.0.1:9', '--retry-for', '1s'];
+      const result = await runChunk(args, { env: { LXCHUNK_TOKEN: '' } });
       assert.equal(result.code, 6, result.stderr);
       assert.equal(JSON.parse(result.stdout).error.code, 'UNAVAILABLE');
     });

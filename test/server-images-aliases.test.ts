@@ -275,6 +275,46 @@ describe('server: images and aliases (real server process)', () => {
       assert.equal((await http(server.url, 'GET', '/v1/changes?since=-1')).status, 400);
     });
 
+    it('the change feed shows an anonymous follower a public alias being deleted, never a hidden one', async () => {
+      const start = (await http(server.url, 'GET', '/v1/changes')).json.seq;
+      for (const [name, target] of [['gone/public', v1.fingerprint], ['gone/secret', secret.fingerprint]] as const) {
+        assert.equal((await http(server.url, 'PUT', `/v1/aliases/${name}`, { token: push, body: { target }, headers: { 'if-none-match': '*' } })).status, 201);
+        assert.equal((await http(server.url, 'DELETE', `/v1/aliases/${name}`, { token: push })).status, 204);
+      }
+      const seen = async (token?: string) =>
+        (await http(server.url, 'GET', `/v1/changes?since=${start}&wait=0`, token ? { token } : {})).json.changes.map(
+          (c: { alias: string; target: string | null; version: number }) => [c.alias, c.target, c.version],
+        );
+      assert.deepEqual(await seen(), [
+        ['gone/public', v1.fingerprint, 1],
+        ['gone/public', null, 1],
+      ]);
+      assert.deepEqual(await seen(read), [
+        ['gone/public', v1.fingerprint, 1],
+        ['gone/public', null, 1],
+        ['gone/secret', secret.fingerprint, 1],
+        ['gone/secret', null, 1],
+      ]);
+    });
+
+    it('the history of an alias hidden from the caller answers exactly as that of an alias that does not exist', async () => {
+      // Public first, then moved to a private image: its past is public, its present is not.
+      await http(server.url, 'PUT', '/v1/aliases/hidden/now', { token: push, body: { target: v1.fingerprint }, headers: { 'if-none-match': '*' } });
+      await http(server.url, 'PUT', '/v1/aliases/hidden/now', { token: push, body: { target: secret.fingerprint }, headers: { 'if-match': '"1"' } });
+      const answer = async (name: string) => {
+        const result = await http(server.url, 'GET', `/v1/aliases/${name}/history`);
+        return { status: result.status, body: result.body.toString('utf8').replaceAll(name, 'NAME') };
+      };
+      assert.deepEqual(await answer('hidden/now'), await answer('never/was'));
+      assert.equal((await answer('never/was')).status, 404);
+      const privileged = await http(server.url, 'GET', '/v1/aliases/hidden/now/history', { token: read });
+      assert.deepEqual(privileged.json.history.map((h: { target: string }) => h.target), [secret.fingerprint, v1.fingerprint]);
+      // Deleted, it does not exist for anyone; only a caller who may read everything sees its past.
+      assert.equal((await http(server.url, 'DELETE', '/v1/aliases/hidden/now', { token: push })).status, 204);
+      assert.deepEqual(await answer('hidden/now'), await answer('never/was'));
+      assert.equal((await http(server.url, 'GET', '/v1/aliases/hidden/now/history', { token: read })).json.history.length, 2);
+    });
+
     it('images in use cannot be deleted; deleting needs admin', async () => {
       assert.equal((await http(server.url, 'DELETE', `/v1/images/${secret.fingerprint}`, { token: push })).status, 403);
       const inUse = await http(server.url, 'DELETE', `/v1/images/${secret.fingerprint}`, { token: admin });

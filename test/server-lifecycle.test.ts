@@ -6,6 +6,7 @@ import { http } from './helpers/http.js';
 import { makeImage, seeded } from './helpers/image-fixture.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer } from './helpers/server-process.js';
+import { notPrivate } from './helpers/file-modes.js';
 import { chunkId } from '@lxchunk/chunker';
 
 describe('server: lifecycle, auth and garbage collection (real server process)', () => {
@@ -36,6 +37,39 @@ describe('server: lifecycle, auth and garbage collection (real server process)',
       await again.stop();
     } finally {
       await server.stop();
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('restarts at once on its data dir after kill -9: the kernel drops a dead server\'s lock', async () => {
+    const server = await startServer(['--no-fsync']);
+    try {
+      server.child.kill('SIGKILL');
+      assert.equal(await server.stop(), null, 'killed, no exit code');
+      const again = await startServer(['--no-fsync'], server.dataDir);
+      assert.deepEqual((await http(again.url, 'GET', '/healthz')).json, { ok: true });
+      // The restarted server holds the lock in turn.
+      const second = await runChunk(['serve', '--data', server.dataDir, '--listen', '127.0.0.1:0', '--json']);
+      assert.equal(JSON.parse(second.stdout).error.code, 'DATA_DIR_LOCKED');
+      assert.equal(await again.stop(), 0);
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it('keeps its data dir private: directories 0700, files 0600, under the usual umask', async () => {
+    const umask = process.umask(0o022); // inherited by the server process
+    const parent = await mkdtemp(join(tmpdir(), 'lxchunk-modes-'));
+    const server = await startServer(['--no-fsync'], join(parent, 'data'));
+    try {
+      const push = await server.token('push');
+      const image = await makeImage({ seed: 46 });
+      for (const [id, bytes] of image.chunks) await http(server.url, 'PUT', `/v1/chunks/${id}`, { token: push, body: bytes });
+      assert.equal((await http(server.url, 'PUT', `/v1/images/${image.fingerprint}`, { token: push, body: image.manifestBytes })).status, 201);
+      assert.deepEqual(await notPrivate(server.dataDir), []);
+    } finally {
+      process.umask(umask);
+      await server.destroy();
       await rm(parent, { recursive: true, force: true });
     }
   });

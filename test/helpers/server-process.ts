@@ -39,13 +39,19 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
+      let url: unknown;
       try {
-        const { url } = JSON.parse(line) as { url?: unknown };
-        if (typeof url !== 'string') throw new Error('no url');
-        resolve(url);
+        url = (JSON.parse(line) as { url?: unknown }).url;
       } catch (err) {
         child.kill('SIGKILL');
         reject(new Error(`unexpected first line from chunk serve: ${line}\n${stderr}`, { cause: err }));
+        return;
+      }
+      // An error is printed as JSON too, e.g. {"error": {"code": "DATA_DIR_LOCKED", ...}}.
+      if (typeof url === 'string') resolve(url);
+      else {
+        child.kill('SIGKILL');
+        reject(new Error(`chunk serve did not start: ${line}\n${stderr}`));
       }
     });
     void exited.then((code) => reject(new Error(`chunk serve exited with ${code} before listening:\n${stderr}`)));

@@ -13,6 +13,8 @@ export interface AgentConfig {
   readonly pollIntervalMs: number;
   /** Long-poll wait on the change feed. */
   readonly waitSeconds: number;
+  /** How long a request keeps retrying a server that went away (a restart) before the sync fails. */
+  readonly retryForMs: number;
   readonly log: (entry: Record<string, unknown>) => void;
 }
 
@@ -21,6 +23,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   keepImages: 2,
   pollIntervalMs: 5 * 60 * 1000,
   waitSeconds: 60,
+  retryForMs: 60_000,
 });
 
 /** LXD image properties that mark an image as imported by lxchunk, and for which alias. */

@@ -4,6 +4,7 @@ import type { ChunkServerClient } from '@lxchunk/client';
 import { AliasNotFoundError } from '@lxchunk/errors';
 import type { ImageManifest } from '@lxchunk/format';
 import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
+import { PRIVATE_DIR } from '@lxchunk/store';
 import { fetchManifest, pullImage, type ManifestCache, type Seed } from '@lxchunk/sync';
 import { MANAGED_PROPERTY, managedProperties } from './agent-config.js';
 import type { ImportJournal } from './import-journal.js';
@@ -93,7 +94,7 @@ async function pullIntoLxd(
   const exportDir = exportDirOf(context.workDir);
   const seeds = await seedsFor(context, alias, manifest, exportDir);
   const outDir = join(context.workDir, 'pulls');
-  await mkdir(outDir, { recursive: true });
+  await mkdir(outDir, PRIVATE_DIR);
   const stale = await removeStalePulls(outDir, fingerprint, STALE_PULL_MS);
   if (stale.length > 0) context.log({ level: 'info', msg: 'removed stale pulls', alias, removed: stale });
   try {
@@ -161,7 +162,7 @@ async function seedsFor(context: AliasSyncContext, alias: string, manifest: Imag
     let path = await lxd.localRootfsPath(image.fingerprint);
     if (!path) {
       // The images directory is not readable from here: LXD's export API still is.
-      await mkdir(exportDir, { recursive: true });
+      await mkdir(exportDir, PRIVATE_DIR);
       path = (await lxd.exportImage(image.fingerprint, await mkdtemp(join(exportDir, 'seed-')))).rootfs;
     }
     if (!path) continue;

@@ -15,9 +15,10 @@ interface AgentFile {
   keepImages?: number;
   pollIntervalSeconds?: number;
   waitSeconds?: number;
+  retryForSeconds?: number;
 }
 
-const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds']);
+const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds']);
 
 /**
  * Flags win over environment variables (LXCHUNK_SERVER, LXCHUNK_TOKEN, LXCHUNK_FOLLOW as a
@@ -43,6 +44,7 @@ export async function loadAgentConfig(
     keepImages: positive(flags.keepImages ?? file.keepImages ?? AGENT_DEFAULTS.keepImages, 'keepImages'),
     pollIntervalMs: positive(flags.pollIntervalSeconds ?? file.pollIntervalSeconds ?? AGENT_DEFAULTS.pollIntervalMs / 1000, 'pollIntervalSeconds') * 1000,
     waitSeconds: positive(flags.waitSeconds ?? file.waitSeconds ?? AGENT_DEFAULTS.waitSeconds, 'waitSeconds'),
+    retryForMs: nonNegative(flags.retryForSeconds ?? file.retryForSeconds ?? AGENT_DEFAULTS.retryForMs / 1000, 'retryForSeconds') * 1000,
     log,
   };
 }
@@ -78,5 +80,10 @@ async function readAgentFile(path: string | undefined): Promise<AgentFile> {
 
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new InvalidInputError(`${name} must be a number of at least 0, got ${value}`);
   return value;
 }

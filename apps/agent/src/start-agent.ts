@@ -28,6 +28,10 @@ export interface SyncOutcome {
 
 const BACKOFF_MAX_MS = 60_000;
 
+function serverClient(config: AgentConfig): ChunkServerClient {
+  return new ChunkServerClient({ url: config.serverUrl, retryForMs: config.retryForMs, ...(config.token ? { token: config.token } : {}) });
+}
+
 /**
  * One pass over every followed alias; a failure of one alias does not stop the others. This is
  * `chunk agent --once`. It waits for another `--once` on the same cache directory to finish
@@ -40,7 +44,7 @@ export async function syncOnce(config: AgentConfig, signal?: AbortSignal, metric
     ...(signal ? { signal } : {}),
   });
   try {
-    const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
+    const client = serverClient(config);
     const lxd = await LxdClient.connect(config.lxdSocket ? { socketPath: config.lxdSocket } : {}).catch(async (err: unknown) => {
       await client.close();
       throw err;
@@ -131,7 +135,7 @@ export async function startAgent(config: AgentConfig, signal: AbortSignal, optio
     config.log({ level: 'info', msg: 'metrics listening', url: http.url });
   }
   const done = (async () => {
-    const client = new ChunkServerClient({ url: config.serverUrl, ...(config.token ? { token: config.token } : {}) });
+    const client = serverClient(config);
     let outage: string | undefined;
     let backoff = 1000;
     let since: number | undefined;

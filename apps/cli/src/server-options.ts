@@ -5,6 +5,8 @@ import { InvalidInputError } from '@lxchunk/errors';
 export interface ServerOptions {
   server?: string;
   token?: string;
+  /** From `--retry-for`, on the commands that have it. */
+  retryFor?: number;
 }
 
 /** --server and --token, also from LXCHUNK_SERVER and LXCHUNK_TOKEN (a token in argv shows up in `ps`). */
@@ -18,5 +20,5 @@ export function clientFrom(options: ServerOptions): ChunkServerClient {
   const url = options.server ?? process.env.LXCHUNK_SERVER;
   if (!url) throw new InvalidInputError('no server: pass --server URL or set LXCHUNK_SERVER');
   const token = options.token ?? process.env.LXCHUNK_TOKEN;
-  return new ChunkServerClient({ url, ...(token ? { token } : {}) });
+  return new ChunkServerClient({ url, ...(token ? { token } : {}), ...(options.retryFor !== undefined ? { retryForMs: options.retryFor } : {}) });
 }

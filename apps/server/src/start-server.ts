@@ -33,7 +33,6 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   const metrics = new ServerMetrics(() => countQuarantined(dataDir.store));
   const dataDir = await openDataDir(config.dataDir, {
     fsync: config.fsync,
-    onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
     onQuarantine: (chunk) => {
       metrics.chunksQuarantined.inc();
       config.log({ level: 'warn', msg: 'corrupt chunk quarantined: the next push that needs it uploads it again', id: chunk.id, path: chunk.path });

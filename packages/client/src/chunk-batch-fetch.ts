@@ -7,7 +7,7 @@ import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/error
 import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
 import { decodeChunk } from '@lxchunk/store';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
-import { abortReason } from './retry-policy.js';
+import { abortReason, sleep } from './retry-policy.js';
 import type { OnChunk } from './types.js';
 
 /** The API's limit on ids per fetch request. */
@@ -36,6 +36,7 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
   const corruptOnce = new Set<string>();
   let pending: readonly string[] = ids;
   let failures = 0;
+  let firstFailure = 0;
   while (pending.length > 0) {
     const round = new BatchRound(pending, corruptOnce, missing);
     try {
@@ -48,11 +49,13 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
       if (signal.aborted) throw abortReason(signal);
       if (!isRetryableBreak(err)) throw err;
       // Failures in a row count against the retry budget; a round that delivered something
-      // starts the count afresh (every such round settles ids, so this cannot go on forever).
+      // starts the count and the window afresh (every such round settles ids, so this cannot go on forever).
       failures = round.delivered > 0 ? 1 : failures + 1;
-      if (failures > transport.policy.retries) throw err;
+      if (failures === 1) firstFailure = Date.now();
+      const delay = transport.policy.nextDelay(failures, Date.now() - firstFailure, failureInfo(err)?.retryAfterMs);
+      if (delay === undefined) throw err;
       pending = round.unsettled();
-      await transport.policy.wait(failures, signal, failureInfo(err)?.retryAfterMs);
+      await sleep(delay, signal);
     }
   }
   return missing;

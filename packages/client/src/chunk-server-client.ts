@@ -116,7 +116,11 @@ export class ChunkServerClient {
       token: options.token,
       userAgent: options.userAgent ?? `lxchunk-client/${CLIENT_VERSION} node/${process.version}`,
       timeoutMs,
-      policy: new RetryPolicy({ retries: options.retries ?? 4, baseMs: options.retryBaseMs ?? 200 }),
+      policy: new RetryPolicy({
+        ...(options.retries !== undefined ? { retries: options.retries } : {}),
+        ...(options.retryForMs !== undefined ? { retryForMs: options.retryForMs } : {}),
+        baseMs: options.retryBaseMs ?? 200,
+      }),
       counter: this.counter,
     });
     this.encoder = options.compressUploads === false ? undefined : new ChunkEncoder();

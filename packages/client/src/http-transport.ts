@@ -6,7 +6,7 @@
 import { ProtocolError, UnavailableError, errorFromBody, isLxchunkError } from '@lxchunk/errors';
 import { Agent, type Dispatcher } from 'undici';
 import type { ByteCounter } from './byte-counter.js';
-import { RETRYABLE_STATUSES, abortReason, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
+import { RETRYABLE_STATUSES, abortReason, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -172,15 +172,18 @@ export class HttpTransport {
   /** Attempts the request until it succeeds or fails in a way `spec.retry` does not allow repeating. */
   async call(spec: RequestSpec): Promise<HttpResponse> {
     let uncertain = false;
+    let firstFailure: number | undefined;
     for (let retry = 0; ; retry++) {
       try {
         return await this.once(spec);
       } catch (err) {
         if (uncertain && typeof err === 'object' && err !== null) afterUncertain.add(err);
-        if (!mayRetry(err, spec.retry) || retry >= this.policy.retries) throw giveUp(err, retry + 1);
-        const info = failureInfo(err)!;
-        if (!info.unapplied) uncertain = true;
-        await this.policy.wait(retry + 1, spec.signal, info.retryAfterMs);
+        firstFailure ??= Date.now();
+        const info = failureInfo(err);
+        const delay = mayRetry(err, spec.retry) ? this.policy.nextDelay(retry + 1, Date.now() - firstFailure, info?.retryAfterMs) : undefined;
+        if (delay === undefined) throw giveUp(err, retry + 1);
+        if (!info!.unapplied) uncertain = true;
+        await sleep(delay, spec.signal);
       }
     }
   }

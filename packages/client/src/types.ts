@@ -10,8 +10,13 @@ export interface ChunkServerClientOptions {
   readonly url: string;
   /** Sent as `Authorization: Bearer <token>`. Without it the client is anonymous. */
   readonly token?: string;
-  /** Retries after the first attempt of a request that failed in a retryable way. Default 4. */
+  /** Retries after the first attempt of a request that failed in a retryable way. Default: as many as `retryForMs` allows. */
   readonly retries?: number;
+  /**
+   * How long after its first failure a request is still retried, e.g. while a server restarts.
+   * Default 60 000 ms; 0 makes every request a single attempt.
+   */
+  readonly retryForMs?: number;
   /** First backoff delay; doubles on every retry, with jitter. Default 200 ms. */
   readonly retryBaseMs?: number;
   /** Batches of `fetchChunks`/`missingChunks` in flight at once. Default 4. */

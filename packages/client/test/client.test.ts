@@ -58,8 +58,20 @@ describe('client: RetryPolicy', () => {
     assert.equal(low.delayMs(1, 10 * 60_000), 30_000);
   });
 
+  it('retries for a window after the first failure (60 s by default), the last wait cut to its edge', () => {
+    const policy = new RetryPolicy({ baseMs: 100, maxMs: 1000, random: () => 0 });
+    assert.equal(policy.retryForMs, 60_000);
+    assert.equal(policy.nextDelay(50, 59_000), 500, 'no retry count limit by default');
+    assert.equal(policy.nextDelay(50, 59_800), 200);
+    assert.equal(policy.nextDelay(50, 60_000), undefined);
+    const counted = new RetryPolicy({ retries: 2, retryForMs: 1000, baseMs: 100, random: () => 0 });
+    assert.deepEqual([1, 2, 3].map((n) => counted.nextDelay(n, 0)), [50, 100, undefined]);
+    assert.equal(new RetryPolicy({ retryForMs: 0 }).nextDelay(1, 0), undefined);
+  });
+
   it('rejects nonsense options and reads Retry-After', () => {
     assert.throws(() => new RetryPolicy({ retries: -1 }), (e: unknown) => isLxchunkError(e, 'INVALID_INPUT'));
+    assert.throws(() => new RetryPolicy({ retryForMs: -1 }), (e: unknown) => isLxchunkError(e, 'INVALID_INPUT'));
     assert.equal(parseRetryAfter('3'), 3000);
     assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4000), 6000);
     assert.equal(parseRetryAfter('soon'), undefined);

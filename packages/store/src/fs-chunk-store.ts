@@ -15,6 +15,7 @@ import {
   zstdContentSize,
 } from './chunk-codec.js';
 import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
+import { PRIVATE_DIR, PRIVATE_FILE_MODE } from './private-mode.js';
 
 export interface FsChunkStoreOptions {
   /** Root directory; chunks live in `dir/chunks`, in-progress writes in `dir/tmp`. */
@@ -91,8 +92,8 @@ export class FsChunkStore implements ChunkStore {
   static async open(options: FsChunkStoreOptions): Promise<FsChunkStore> {
     const store = new FsChunkStore(options);
     await withIoError(`creating chunk store in ${store.dir}`, async () => {
-      await mkdir(store.chunksDir, { recursive: true });
-      await mkdir(store.tmpDir, { recursive: true });
+      await mkdir(store.chunksDir, PRIVATE_DIR);
+      await mkdir(store.tmpDir, PRIVATE_DIR);
     });
     return store;
   }
@@ -337,7 +338,7 @@ export class FsChunkStore implements ChunkStore {
   /** Temp file, fsync, rename, fsync of the directories: on disk before the put resolves. */
   private async writeDurable(id: string, stored: Uint8Array, finalPath: string): Promise<void> {
     const fanoutDir = join(this.chunksDir, id.slice(0, 4));
-    const created = this.fanoutDirs.has(fanoutDir) ? undefined : await mkdir(fanoutDir, { recursive: true });
+    const created = this.fanoutDirs.has(fanoutDir) ? undefined : await mkdir(fanoutDir, PRIVATE_DIR);
     this.fanoutDirs.add(fanoutDir);
     const tmpPath = await this.writeTemp(id, stored);
     try {
@@ -357,7 +358,7 @@ export class FsChunkStore implements ChunkStore {
    */
   private writeCached(id: string, stored: Uint8Array, finalPath: string): void {
     const fanoutDir = join(this.chunksDir, id.slice(0, 4));
-    if (!this.fanoutDirs.has(fanoutDir)) mkdirSync(fanoutDir, { recursive: true });
+    if (!this.fanoutDirs.has(fanoutDir)) mkdirSync(fanoutDir, PRIVATE_DIR);
     this.fanoutDirs.add(fanoutDir);
     const tmpPath = this.writeTempSync(id, stored);
     try {
@@ -372,11 +373,11 @@ export class FsChunkStore implements ChunkStore {
     const tmpPath = join(this.tmpDir, `${id}.${process.pid}.${randomUUID()}.tmp`);
     try {
       try {
-        writeFileSync(tmpPath, data, { flag: 'wx' });
+        writeFileSync(tmpPath, data, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       } catch (err) {
         if (code(err) !== 'ENOENT') throw err;
-        mkdirSync(this.tmpDir, { recursive: true });
-        writeFileSync(tmpPath, data, { flag: 'wx' });
+        mkdirSync(this.tmpDir, PRIVATE_DIR);
+        writeFileSync(tmpPath, data, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       }
     } catch (err) {
       rmSync(tmpPath, { force: true }); // e.g. a short write on a full disk
@@ -389,12 +390,12 @@ export class FsChunkStore implements ChunkStore {
     const tmpPath = join(this.tmpDir, `${id}.${process.pid}.${randomUUID()}.tmp`);
     let file: FileHandle;
     try {
-      file = await open(tmpPath, 'wx');
+      file = await open(tmpPath, 'wx', PRIVATE_FILE_MODE);
     } catch (err) {
       if (code(err) !== 'ENOENT') throw err;
       // Constructed without open(), or tmp/ removed by hand: recreate it once.
-      await mkdir(this.tmpDir, { recursive: true });
-      file = await open(tmpPath, 'wx');
+      await mkdir(this.tmpDir, PRIVATE_DIR);
+      file = await open(tmpPath, 'wx', PRIVATE_FILE_MODE);
     }
     try {
       await file.writeFile(data);

@@ -32,3 +32,5 @@ export {
 } from './verify-chunks.js';
 export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode.js';
+export { writePrivateFile } from './write-private-file.js';

@@ -2,6 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { chunkId, type ChunkId, type Sha256Handle, type Sha256Sink } from '@lxchunk/chunker';
 import { IoError, withIoError } from '@lxchunk/errors';
 import { chunkOffsets, type ChunkIndex } from '@lxchunk/format';
+import { PRIVATE_FILE_MODE } from '@lxchunk/store';
 import { writeFully } from './write-fully.js';
 
 export interface Placement {
@@ -43,7 +44,7 @@ export class PartialFile {
     const placements = index.chunks.map(({ id, length }, position): Placement => ({ id, offset: offsets[position]!, length }));
     return withIoError(`opening ${path}`, async () => {
       const existing = await stat(path).catch(() => undefined);
-      const handle = await open(path, existing ? 'r+' : 'w+');
+      const handle = await open(path, existing ? 'r+' : 'w+', PRIVATE_FILE_MODE);
       try {
         const done = existing ? await verifiedPositions(handle, placements, existing.size, signal) : placements.map(() => false);
         await handle.truncate(index.size);

@@ -4,7 +4,7 @@ import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, ty
 import type { ChunkServerClient } from '@lxchunk/client';
 import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
-import type { ChunkStore } from '@lxchunk/store';
+import { PRIVATE_DIR, type ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -95,7 +95,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     }));
   const { manifest } = gotManifest;
   const staging = join(options.outDir, `.lxchunk-pull-${fingerprint}`);
-  await mkdir(staging, { recursive: true });
+  await mkdir(staging, PRIVATE_DIR);
 
   const local = new LocalChunks();
   if (options.cache) local.addStore(options.cache);

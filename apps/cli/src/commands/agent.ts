@@ -4,7 +4,7 @@ import { NotFoundError } from '@lxchunk/errors';
 import { agentLogger, summaryLine } from '../agent-output.js';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { listenAddress, repeatable, wholeNumber } from '../options.js';
+import { duration, listenAddress, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
@@ -15,6 +15,7 @@ interface AgentOptions {
   config?: string;
   keep?: number;
   pollInterval?: number;
+  retryFor?: number;
   metricsListen?: { host: string; port: number };
   once?: boolean;
   json?: boolean;
@@ -33,6 +34,7 @@ export function agentCommand(context: CommandContext): Command {
     .option('--config <file>', 'YAML config file, e.g. /etc/lxchunk/agent.yaml')
     .addOption(new Option('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`).argParser(wholeNumber))
     .addOption(new Option('--poll-interval <seconds>', 'full resync period, the fallback to the change feed').argParser(wholeNumber))
+    .addOption(new Option('--retry-for <duration>', 'keep retrying a server that went away this long before a sync fails (default 60s; retryForSeconds: in the config file)').argParser(duration))
     .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)').argParser(listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
@@ -48,6 +50,7 @@ export function agentCommand(context: CommandContext): Command {
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
           ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval } : {}),
+          ...(options.retryFor !== undefined ? { retryForSeconds: options.retryFor / 1000 } : {}),
         },
         process.env,
         log,

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { FsChunkStore } from '@lxchunk/store';
 import { ManifestCache, pullImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
-import { repeatable } from '../options.js';
+import { duration, repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
 import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
 
@@ -24,6 +24,7 @@ export function pullCommand(context: CommandContext): Command {
     .requiredOption('--out <dir>', 'directory for the image files')
     .option('--seed <file>', 'a local file that may share chunks, e.g. the previous rootfs (repeatable)', repeatable, [])
     .option('--cache <dir>', 'chunk and manifest cache kept across pulls (searched first, filled with what is fetched)')
+    .addOption(new Option('--retry-for <duration>', 'keep retrying a server that went away (e.g. restarting) this long, 0 for no retries').default(60_000, '60s').argParser(duration))
     .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
       const client = clientFrom(options);

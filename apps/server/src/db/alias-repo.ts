@@ -89,6 +89,7 @@ export class AliasRepo {
       addChange: db.prepare<[string, Buffer | null, number, number]>(
         `INSERT INTO alias_changes (name, target, version, at) VALUES (?, ?, ?, ?)`,
       ),
+      targetAt: db.prepare<[string, number], Buffer>(`SELECT target FROM alias_history WHERE name = ? AND version = ?`).pluck(),
       history: db.prepare<[string, number], { target: Buffer; version: number; at: number }>(
         `SELECT target, version, at FROM alias_history WHERE name = ? ORDER BY id DESC LIMIT ?`,
       ),
@@ -190,6 +191,12 @@ export class AliasRepo {
   /** Newest first. Survives deletion of the alias; a re-created alias continues the same history. */
   history(name: string, limit = 100): AliasHistoryEntry[] {
     return this.stmt.history.all(name, checkLimit(limit)).map((r) => ({ target: fromBlob(r.target), version: r.version, at: r.at }));
+  }
+
+  /** The target the alias had at `version` (for a deletion change: what was deleted), if that version was ever set. */
+  targetAt(name: string, version: number): string | undefined {
+    const target = this.stmt.targetAt.get(name, version);
+    return target ? fromBlob(target) : undefined;
   }
 
   /** Changes with seq > `seq`, ascending, at most `limit`. */

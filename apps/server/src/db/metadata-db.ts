@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { PRIVATE_DIR, PRIVATE_FILE_MODE } from '@lxchunk/store';
 import { AliasRepo } from './alias-repo.js';
 import { ImageRepo } from './image-repo.js';
 import { LeaseRepo } from './lease-repo.js';
@@ -37,7 +38,8 @@ export class MetadataDb {
 
   /** Opens (creating the file, its directory and the schema if needed) and migrates to SCHEMA_VERSION. */
   static open(path: string, options: MetadataDbOptions = {}): MetadataDb {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), PRIVATE_DIR);
+    createPrivate(path);
     const db = new Database(path);
     try {
       configure(db);
@@ -81,5 +83,18 @@ export class MetadataDb {
    */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+}
+
+/**
+ * Creates the file 0600 unless it exists: SQLite would make it 0644, and its -wal and -shm files
+ * take the database's mode. (Only a missing file is opened here: closing a descriptor of a file
+ * SQLite holds open in this process would drop its locks.)
+ */
+function createPrivate(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', PRIVATE_FILE_MODE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }

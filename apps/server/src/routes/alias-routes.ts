@@ -27,8 +27,11 @@ export function aliasRoutes(context: ServerContext): Router {
     if (segments.length > 1 && segments.at(-1) === 'history') {
       const name = validateAliasName(segments.slice(0, -1).join('/'));
       const current = db.aliases.get(name);
+      // A caller who may not read the alias now learns nothing of it, not even that it was ever
+      // there; a caller who may read everything also sees the past of a deleted alias.
+      if (!canReadPrivate(principal) && (!current || !visible(current.target, principal))) throw new AliasNotFoundError(name);
       const history = db.aliases.history(name).filter((entry) => visible(entry.target, principal)).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
-      if (history.length === 0 && (!current || !visible(current.target, principal))) throw new AliasNotFoundError(name);
+      if (history.length === 0) throw new AliasNotFoundError(name);
       res.json({ history });
       return;
     }

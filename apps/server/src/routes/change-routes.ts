@@ -23,7 +23,13 @@ export function changeRoutes(context: ServerContext): Router {
     for (;;) {
       const rows = db.aliases.changesSince(since, 1000);
       if (rows.length > 0 || Date.now() >= deadline || signal.aborted) {
-        const readable = rows.filter((change) => canReadPrivate(principal) || (change.target !== null && db.images.isPublic(change.target) === true));
+        // A deletion is seen by whoever could see the alias just before it: its last target decides.
+        const readable = canReadPrivate(principal)
+          ? rows
+          : rows.filter((change) => {
+              const target = change.target ?? db.aliases.targetAt(change.alias, change.version);
+              return target !== undefined && db.images.isPublic(target) === true;
+            });
         // The seq advances past changes the caller may not see, so it never asks for them again.
         const seq = rows.length > 0 ? rows.at(-1)!.seq : Math.max(since, db.aliases.latestSeq());
         if (!res.destroyed) res.json({ seq, changes: readable.map((change) => ({ ...change, at: new Date(change.at).toISOString() })) });
