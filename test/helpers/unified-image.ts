@@ -25,6 +25,7 @@ export async function buildUnifiedImage(dir: string, options: { seed: number; se
   await mkdir(join(root, 'rootfs/etc'), { recursive: true });
   await writeTree(join(root, 'rootfs'), options.seed, 60);
   await writeFile(join(root, 'rootfs/etc/hostname'), 'unified\n');
+  await writeFile(join(root, 'rootfs/etc/build-serial'), `${options.serial}\n`); // a rebuild differs in a few bytes
   await writeFile(
     join(root, 'metadata.yaml'),
     `architecture: x86_64\ncreation_date: 1764288000\nproperties:\n  os: debian\n  release: bookworm\n  serial: "${options.serial}"\n` +
