@@ -110,7 +110,7 @@ async function pullIntoLxd(
     try {
       await lxd.importImage({
         metadataPath: metadata!.path,
-        rootfsPath: rootfs!.path,
+        ...(rootfs ? { rootfsPath: rootfs.path } : {}), // none for a unified image
         type: manifest.type,
         fingerprint,
         public: false,
@@ -149,21 +149,27 @@ export function exportDirOf(workDir: string): string {
   return join(workDir, 'exports');
 }
 
-/** The images LXD already holds, as seeds with known indexes: the alias's own previous images first. */
+/**
+ * The images LXD already holds, as seeds with known indexes: the alias's own previous images
+ * first. A split image is seeded by their rootfs files, a unified one by their unified tarballs.
+ */
 async function seedsFor(context: AliasSyncContext, alias: string, manifest: ImageManifest, exportDir: string): Promise<Seed[]> {
   const { lxd, signal } = context;
   const rootfs = manifest.files.find((file) => file.role !== 'metadata')!;
+  const unified = rootfs.role === 'unified';
   const candidates = (await lxd.listImages())
     .filter((image) => image.type === manifest.type)
     .sort((a, b) => rank(b, alias) - rank(a, alias) || b.uploadedAt.localeCompare(a.uploadedAt))
     .slice(0, MAX_SEEDS);
   const seeds: Seed[] = [];
   for (const image of candidates) {
-    let path = await lxd.localRootfsPath(image.fingerprint);
-    if (!path) {
+    let path = unified ? await lxd.localUnifiedPath(image.fingerprint) : await lxd.localRootfsPath(image.fingerprint);
+    // A readable images directory without the tarball means a split image: nothing to export then.
+    if (!path && !(unified && lxd.lxdDir)) {
       // The images directory is not readable from here: LXD's export API still is.
       await mkdir(exportDir, PRIVATE_DIR);
-      path = (await lxd.exportImage(image.fingerprint, await mkdtemp(join(exportDir, 'seed-')))).rootfs;
+      const exported = await lxd.exportImage(image.fingerprint, await mkdtemp(join(exportDir, 'seed-')));
+      path = unified ? (exported.rootfs ? undefined : exported.metadata) : exported.rootfs;
     }
     if (!path) continue;
     const index = await context.seedIndexes.indexOf(image.fingerprint, path, rootfs.index, signal);

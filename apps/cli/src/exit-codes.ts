@@ -18,6 +18,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   INVALID_PARAMS: EXIT.usage,
   INVALID_ID: EXIT.usage,
   INVALID_INPUT: EXIT.usage,
+  INVALID_DISK_IMAGE: EXIT.usage,
   CHUNK_NOT_FOUND: EXIT.notFound,
   MALFORMED_INDEX: EXIT.integrity,
   MALFORMED_MANIFEST: EXIT.integrity,

@@ -21,6 +21,24 @@ export class InvalidInputError extends LxchunkError {
   }
 }
 
+/**
+ * A file given as a VM's disk that is neither a qcow2 nor a raw disk with a partition table:
+ * LXD would import it and the VM would only fail at boot, so it is refused at push.
+ */
+export class InvalidDiskImageError extends LxchunkError {
+  constructor(
+    readonly path: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'INVALID_DISK_IMAGE',
+      `${path}: not a VM disk image (${problem}); expected a qcow2 (version 2 or 3) or a raw disk with an MBR or GPT partition table and a size that is a multiple of 512`,
+      options,
+    );
+  }
+}
+
 export class MalformedIndexError extends LxchunkError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('MALFORMED_INDEX', `malformed chunk index: ${message}`, options);

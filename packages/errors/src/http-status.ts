@@ -6,6 +6,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   INVALID_PARAMS: 400,
   INVALID_ID: 400,
   INVALID_INPUT: 400,
+  INVALID_DISK_IMAGE: 400,
   MALFORMED_INDEX: 422,
   MALFORMED_MANIFEST: 422,
   CHUNK_NOT_FOUND: 404,

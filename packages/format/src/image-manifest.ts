@@ -4,11 +4,15 @@ import { validateIndex, type ChunkIndex } from './chunk-index.js';
 import { brief, kind } from './describe-value.js';
 
 export type ImageType = 'container' | 'virtual-machine';
-export type FileRole = 'metadata' | 'rootfs' | 'rootfs.img';
+/**
+ * `unified`: the one tarball of a unified image (metadata.yaml, templates/ and rootfs/ or
+ * rootfs.img together, as `lxc publish` makes); the others are the two files of a split image.
+ */
+export type FileRole = 'metadata' | 'rootfs' | 'rootfs.img' | 'unified';
 
 export const IMAGE_TYPES: readonly ImageType[] = Object.freeze(['container', 'virtual-machine']);
 /** Also the order files are kept and written in: metadata first, like LXD's split images. */
-export const FILE_ROLES: readonly FileRole[] = Object.freeze(['metadata', 'rootfs', 'rootfs.img']);
+export const FILE_ROLES: readonly FileRole[] = Object.freeze(['metadata', 'rootfs', 'rootfs.img', 'unified']);
 
 export interface ImageFile {
   readonly role: FileRole;
@@ -16,7 +20,7 @@ export interface ImageFile {
 }
 
 export interface ImageManifest {
-  /** LXD's fingerprint: sha256 over metadata then rootfs, 64 lowercase hex. */
+  /** LXD's fingerprint: sha256 over metadata then rootfs (a unified image: of its tarball), 64 lowercase hex. */
   readonly fingerprint: string;
   readonly type: ImageType;
   readonly architecture: string;
@@ -142,8 +146,9 @@ export function checkProperties(value: unknown, path: string): Readonly<Record<s
 }
 
 /**
- * Checks the list of files against the image type: metadata exactly once, plus exactly the one
- * rootfs role of that type. `checkFile` checks a single entry; the wire decoder passes its own.
+ * Checks the list of files against the image type: a split image has metadata exactly once plus
+ * exactly the one rootfs role of that type; a unified image (either type) has its tarball alone.
+ * `checkFile` checks a single entry; the wire decoder passes its own.
  */
 export function checkFiles(
   value: unknown,
@@ -162,14 +167,17 @@ export function checkFiles(
     if (role !== undefined) {
       const r = checkRole(role, `${filePath}.role`);
       if (byRole.has(r)) throw new MalformedManifestError(`${filePath}.role: duplicate role ${r}`);
-      if (r !== 'metadata' && r !== wanted) {
+      if (r === 'unified' ? byRole.size > 0 : byRole.has('unified')) {
+        throw new MalformedManifestError(`${filePath}.role: a unified image is its unified file alone, with no other file`);
+      }
+      if (r !== 'metadata' && r !== 'unified' && r !== wanted) {
         throw new MalformedManifestError(`${filePath}.role: a ${type} image has no ${r} file (it uses ${wanted})`);
       }
     }
     const file = checkFile(raw, filePath);
     byRole.set(file.role, file);
   }
-  for (const role of ['metadata', wanted] as const) {
+  for (const role of byRole.has('unified') ? [] : (['metadata', wanted] as const)) {
     if (!byRole.has(role)) throw new MalformedManifestError(`${path}: missing the ${role} file of a ${type} image`);
   }
   return Object.freeze(FILE_ROLES.flatMap((role) => byRole.get(role) ?? []));

@@ -46,6 +46,28 @@ const GOLDEN_JSON =
   '6AMAALu7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u70AcAAHrGZabz6hoXLJ9PwJ2avOp/OjAwC2hzIowGIbb1VSBZ"}' +
   ']}';
 
+/** A unified image (one tarball, as `lxc publish` makes): its fingerprint is the tarball's sha256. */
+const GOLDEN_UNIFIED: ImageManifest = {
+  fingerprint: 'cc'.repeat(32),
+  type: 'container',
+  architecture: 'x86_64',
+  created: '2026-11-28T00:00:00Z',
+  public: true,
+  properties: { os: 'debian' },
+  files: [{ role: 'unified', index: GOLDEN_INDEX }],
+};
+
+/** GOLDEN_UNIFIED encoded; the index is GOLDEN_JSON's rootfs index, pinned the same way. */
+const GOLDEN_UNIFIED_JSON =
+  `{"version":1,"fingerprint":"${'cc'.repeat(32)}",` +
+  '"type":"container","architecture":"x86_64","created":"2026-11-28T00:00:00Z","public":true,' +
+  '"properties":{"os":"debian"},' +
+  '"files":[' +
+  `{"role":"unified","size":3000,"sha256":"${'cc'.repeat(32)}","index":"` +
+  'TFhDSQEAAAAAQAAAAAABAAAABAC4CwAAAAAAAMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMAgAAAKqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq' +
+  '6AMAALu7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u70AcAAHrGZabz6hoXLJ9PwJ2avOp/OjAwC2hzIowGIbb1VSBZ"}' +
+  ']}';
+
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 
 type Wire = Record<string, unknown> & { files: Record<string, unknown>[]; properties: Record<string, unknown> };
@@ -112,6 +134,12 @@ describe('manifest codec', () => {
       const files = wire().files;
       assert.equal(files[0]!.index, Buffer.from(encodeIndex(METADATA_INDEX)).toString('base64'));
       assert.equal(files[1]!.index, Buffer.from(encodeIndex(GOLDEN_INDEX)).toString('base64'));
+    });
+
+    it('a unified image: one file of role unified, encoded to its pinned text and decoded back', () => {
+      assert.equal(text(encodeManifest(GOLDEN_UNIFIED)), GOLDEN_UNIFIED_JSON);
+      assert.deepEqual(decodeManifest(GOLDEN_UNIFIED_JSON), GOLDEN_UNIFIED);
+      assertRoundTrip({ ...GOLDEN_UNIFIED, type: 'virtual-machine' });
     });
 
     it('decodes the pinned text, and the same JSON written differently, to the golden manifest', () => {
@@ -254,6 +282,15 @@ describe('manifest codec', () => {
       fails(o, /files: missing the rootfs file of a container image/);
     });
 
+    it('a unified file beside any other file, or twice', () => {
+      const unified = JSON.parse(GOLDEN_UNIFIED_JSON) as Wire;
+      const file = unified.files[0]!;
+      fails({ ...wire(), files: [...wire().files, file] }, /files\[2\]\.role: a unified image is its unified file alone, with no other file/);
+      fails({ ...unified, files: [file, wire().files[0]] }, /files\[1\]\.role: a unified image is its unified file alone, with no other file/);
+      fails({ ...unified, files: [file, file] }, /files\[1\]\.role: duplicate role unified/);
+      fails({ ...unified, files: [] }, /files: missing the metadata file of a container image/);
+    });
+
     it('a duplicate role', () => {
       const o = wire();
       o.files.push({ ...o.files[0]! });
@@ -267,7 +304,7 @@ describe('manifest codec', () => {
       fails(o, /files\[1\]\.role: a container image has no rootfs\.img file \(it uses rootfs\)/);
       const p = wire();
       p.files[1]!.role = 'kernel';
-      fails(p, /files\[1\]\.role: must be one of metadata, rootfs, rootfs\.img, got "kernel"/);
+      fails(p, /files\[1\]\.role: must be one of metadata, rootfs, rootfs\.img, unified, got "kernel"/);
     });
 
     it('base64 that is not canonical strict base64', () => {

@@ -24,8 +24,10 @@ export interface ImageMetadata {
    * rootfs/ unless `untilEnd` was asked for (see ReadImageMetadataOptions).
    */
   templates: string[];
-  /** The tarball also holds rootfs/: a unified image, not a split image's metadata file. */
+  /** The tarball also holds rootfs/ or rootfs.img: a unified image, not a split image's metadata file. */
   hasRootfs: boolean;
+  /** Its rootfs is rootfs.img, a disk: by LXD's rule a unified virtual-machine image. */
+  hasRootfsImg: boolean;
 }
 
 export interface ReadImageMetadataOptions {
@@ -47,6 +49,7 @@ export interface ReadImageMetadataOptions {
 export async function readImageMetadata(path: string, options: ReadImageMetadataOptions = {}): Promise<ImageMetadata> {
   let yaml: Uint8Array | undefined;
   let hasRootfs = false;
+  let hasRootfsImg = false;
   let entries = 0;
   const templates: string[] = [];
 
@@ -55,6 +58,9 @@ export async function readImageMetadata(path: string, options: ReadImageMetadata
     const { name } = entry;
     if (name === 'rootfs' || name.startsWith('rootfs/')) {
       hasRootfs = true;
+    } else if (name === 'rootfs.img') {
+      hasRootfs = true;
+      hasRootfsImg = true;
     } else if (name === 'metadata.yaml' && yaml === undefined) {
       // The first one counts, as for LXD; a later duplicate is skipped like any other entry.
       yaml = await readMetadataYaml(path, entry);
@@ -71,7 +77,7 @@ export async function readImageMetadata(path: string, options: ReadImageMetadata
     const what = entries === 0 ? 'an empty tar archive' : `a tar archive of ${entries} entries`;
     throw new InvalidInputError(`${path}: no metadata.yaml in it (${what}); not an LXD image tarball`);
   }
-  return { ...parseMetadataYaml(yaml, path), templates: templates.sort(), hasRootfs };
+  return { ...parseMetadataYaml(yaml, path), templates: templates.sort(), hasRootfs, hasRootfsImg };
 }
 
 async function readMetadataYaml(path: string, entry: TarEntry): Promise<Uint8Array> {

@@ -9,3 +9,4 @@ export {
 export { normalizeArchitecture } from './architecture.js';
 export { detectRootfsKind, fileRoleFor, imageTypeFor, type ImageType, type RootfsKind, type RootfsRole } from './rootfs-kind.js';
 export { toIsoUtc } from './time.js';
+export { readHead } from './read-head.js';

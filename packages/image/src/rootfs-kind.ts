@@ -1,6 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { InvalidInputError } from '@lxchunk/errors';
 import { COMPRESSION_MAGIC_BYTES, detectCompression } from './compression.js';
-import { readHead } from './read-head.js';
+import { DISK_HEAD_BYTES, checkDiskImage } from './disk-image.js';
+import { ioError, readHead } from './read-head.js';
 
 /** What an image's second file holds: a container's squashfs, or a VM disk (qcow2 or raw). */
 export type RootfsKind = 'squashfs' | 'qcow2' | 'raw';
@@ -8,16 +10,16 @@ export type RootfsKind = 'squashfs' | 'qcow2' | 'raw';
 export type ImageType = 'container' | 'virtual-machine';
 export type RootfsRole = 'rootfs' | 'rootfs.img';
 
-/** Enough for the tar magic at 257 (refused below); the other magics sit at the start. */
-const HEAD_BYTES = 512;
+/** Enough for a GPT header at LBA 1 of a 4Kn disk; the tar magic (257) and the others come before. */
+const HEAD_BYTES = DISK_HEAD_BYTES;
 
 /**
  * Tells a rootfs file's kind by magic number, never by its name:
  * - squashfs 4.0: "hsqs" (0x73717368 little-endian) at 0, major version 4 at offset 28;
- * - qcow2: "QFI\xfb" at 0;
- * - anything else non-empty is a raw disk image.
+ * - a VM disk: a qcow2 or a raw disk with a partition table (see checkDiskImage).
  * Refuses what LXD would take but lxchunk does not handle, instead of mistaking it for a raw VM
- * disk: older squashfs, tarball (or compressed) rootfs files, an empty file.
+ * disk: older squashfs, tarball (or compressed) rootfs files, an empty file (INVALID_INPUT), and
+ * any other file (INVALID_DISK_IMAGE: a text file is no VM).
  */
 export async function detectRootfsKind(path: string): Promise<RootfsKind> {
   const head = await readHead(path, HEAD_BYTES);
@@ -29,7 +31,6 @@ export async function detectRootfsKind(path: string): Promise<RootfsKind> {
     }
     return 'squashfs';
   }
-  if (startsWith(head, [0x51, 0x46, 0x49, 0xfb])) return 'qcow2';
   const compression = detectCompression(head.subarray(0, COMPRESSION_MAGIC_BYTES));
   if (compression !== 'none') {
     throw new InvalidInputError(
@@ -39,7 +40,15 @@ export async function detectRootfsKind(path: string): Promise<RootfsKind> {
   if (String.fromCharCode(...head.subarray(257, 262)) === 'ustar') {
     throw new InvalidInputError(`${path}: rootfs is a tar archive; lxchunk needs a squashfs or a VM disk image`);
   }
-  return 'raw';
+  return checkDiskImage(path, head, await fileSize(path));
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    throw ioError(path, err);
+  }
 }
 
 /** LXD's image type for a rootfs kind: squashfs is a container, any disk image a VM. */

@@ -25,6 +25,7 @@ const EXPECTED: ImageMetadata = {
   hasPropertiesMap: true,
   templates: ['hostname.tpl', 'hosts.tpl'],
   hasRootfs: false,
+  hasRootfsImg: false,
 };
 
 describe('readImageMetadata', function () {
@@ -97,6 +98,12 @@ describe('readImageMetadata', function () {
     it('sets hasRootfs', async function () {
       const file = s.tar('unified.tar.gz', unifiedTree, ['metadata.yaml', 'templates', 'rootfs'], ['-z']);
       assert.deepEqual(await readImageMetadata(file), { ...EXPECTED, hasRootfs: true });
+    });
+
+    it('sets hasRootfsImg for a rootfs.img (a unified VM image, by LXD\'s rule)', async function () {
+      const vmTree = await s.tree('unified-vm', { ...METADATA_TREE, 'rootfs.img': randomBytes(4096) });
+      const file = s.tar('unified-vm.tar.gz', vmTree, ['metadata.yaml', 'templates', 'rootfs.img'], ['-z']);
+      assert.deepEqual(await readImageMetadata(file), { ...EXPECTED, hasRootfs: true, hasRootfsImg: true });
     });
 
     it("stops at rootfs/ by default; untilEnd also lists templates/ stored after it (LXD's order)", async function () {
@@ -297,7 +304,7 @@ describe('readImageMetadata', function () {
 
     it('no properties gives an empty map', async function () {
       const got = await readImageMetadata(await withYaml('bare.tar', 'architecture: x86_64\ncreation_date: 1\n'));
-      assert.deepEqual(got, { architecture: 'x86_64', creationDate: 1, properties: {}, hasPropertiesMap: false, templates: [], hasRootfs: false });
+      assert.deepEqual(got, { architecture: 'x86_64', creationDate: 1, properties: {}, hasPropertiesMap: false, templates: [], hasRootfs: false, hasRootfsImg: false });
     });
 
     it('tells an empty properties map from a null or absent one (LXD 5.0 has a map to add to only then)', async function () {

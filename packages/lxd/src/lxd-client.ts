@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fileBody } from './file-body.js';
 import { multipartBody, multipartBoundary, readMultipart, dispositionParams } from './multipart.js';
 import { LxdTransport, isLxdStatus, lxdErrorFrom, readEnvelope, type LxdEnvelope } from './transport.js';
 
@@ -31,10 +32,11 @@ export interface LxdConnectOptions {
 }
 
 export interface LxdImportOptions {
+  /** A split image's metadata tarball, or a unified image's tarball (then no rootfsPath). */
   metadataPath: string;
-  rootfsPath: string;
+  rootfsPath?: string;
   type: 'container' | 'virtual-machine';
-  /** sha256(metadata ‖ rootfs); LXD refuses the upload when its own hash differs. */
+  /** sha256(metadata ‖ rootfs), or of the unified tarball; LXD refuses the upload when its own hash differs. */
   fingerprint: string;
   public?: boolean;
   /** Added to (and overriding) the properties of the image's metadata.yaml. */
@@ -134,9 +136,10 @@ export class LxdClient {
   }
 
   /**
-   * Imports a split image: POST /1.0/images with a streamed multipart/form-data body (part
-   * `metadata`, then `rootfs` or `rootfs.img`) and X-LXD-fingerprint, so LXD refuses other bytes;
-   * waits for the background operation and returns the fingerprint LXD reports.
+   * Imports an image: POST /1.0/images with a streamed body and X-LXD-fingerprint, so LXD refuses
+   * other bytes; waits for the background operation and returns the fingerprint LXD reports. A
+   * split image goes as multipart/form-data (part `metadata`, then `rootfs` or `rootfs.img`), a
+   * unified one as the tarball itself (application/octet-stream), as LXD's own client sends them.
    *
    * `properties` go in the X-LXD-properties header, so that the image appears with them in one
    * step, when the image's metadata.yaml has a `properties` map. Without one LXD 5.0 panics on
@@ -153,14 +156,18 @@ export class LxdClient {
     checkFingerprint(fingerprint);
     if (type !== 'container' && type !== 'virtual-machine') throw new InvalidInputError(`image type must be container or virtual-machine, got ${JSON.stringify(type)}`);
     const properties = checkProperties(options.properties);
-    const [metadataSize, rootfsSize] = await Promise.all([regularFileSize(metadataPath, 'metadata'), regularFileSize(rootfsPath, 'rootfs')]);
+    const metadataSize = await regularFileSize(metadataPath, rootfsPath === undefined ? 'unified image' : 'metadata');
+    const rootfsSize = rootfsPath === undefined ? 0 : await regularFileSize(rootfsPath, 'rootfs');
     const inUpload = (await readImageMetadata(metadataPath)).hasPropertiesMap;
     signal?.throwIfAborted();
 
-    const body = multipartBody([
-      { name: 'metadata', filename: basename(metadataPath), path: metadataPath, size: metadataSize },
-      { name: type === 'virtual-machine' ? 'rootfs.img' : 'rootfs', filename: basename(rootfsPath), path: rootfsPath, size: rootfsSize },
-    ]);
+    const body =
+      rootfsPath === undefined
+        ? fileBody(metadataPath, metadataSize)
+        : multipartBody([
+            { name: 'metadata', filename: basename(metadataPath), path: metadataPath, size: metadataSize },
+            { name: type === 'virtual-machine' ? 'rootfs.img' : 'rootfs', filename: basename(rootfsPath), path: rootfsPath, size: rootfsSize },
+          ]);
     const headers: Record<string, string> = {
       'content-type': body.contentType,
       'content-length': String(body.contentLength),
@@ -314,14 +321,21 @@ export class LxdClient {
   async localRootfsPath(fingerprint: string): Promise<string | undefined> {
     checkFingerprint(fingerprint);
     if (!this.lxdDir) return undefined;
-    const path = join(this.lxdDir, 'images', `${fingerprint}.rootfs`);
-    try {
-      if (!(await stat(path)).isFile()) return undefined;
-      await access(path, fsConstants.R_OK);
-      return path;
-    } catch {
-      return undefined;
-    }
+    return readableFile(join(this.lxdDir, 'images', `${fingerprint}.rootfs`));
+  }
+
+  /**
+   * Path of a unified image's tarball if readable directly ($LXD_DIR/images/<fp>, with no
+   * `<fp>.rootfs` beside it: that would make it a split image's metadata), else undefined.
+   */
+  async localUnifiedPath(fingerprint: string): Promise<string | undefined> {
+    checkFingerprint(fingerprint);
+    if (!this.lxdDir) return undefined;
+    const images = join(this.lxdDir, 'images');
+    const path = await readableFile(join(images, fingerprint));
+    if (!path) return undefined;
+    const rootfs = await stat(join(images, `${fingerprint}.rootfs`)).catch(() => undefined);
+    return rootfs ? undefined : path;
   }
 
   /**
@@ -473,6 +487,16 @@ function checkProperties(properties: Record<string, string> | undefined): Record
     if (!key || typeof value !== 'string') throw new InvalidInputError(`image property ${JSON.stringify(key)} must have a non-empty name and a string value`);
   }
   return properties;
+}
+
+async function readableFile(path: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return undefined;
+    await access(path, fsConstants.R_OK);
+    return path;
+  } catch {
+    return undefined;
+  }
 }
 
 async function regularFileSize(path: string, role: string): Promise<number> {

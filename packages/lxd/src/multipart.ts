@@ -3,10 +3,10 @@
  * files as it is sent (never buffered), and an export answer is split into its parts as it
  * arrives.
  */
-import { InvalidInputError, ProtocolError } from '@lxchunk/errors';
+import { ProtocolError } from '@lxchunk/errors';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { fileBytes, type UploadBody } from './file-body.js';
 
 export interface FilePart {
   /** Form field name (`metadata`, `rootfs`, `rootfs.img`). */
@@ -18,11 +18,7 @@ export interface FilePart {
   readonly size: number;
 }
 
-export interface MultipartBody {
-  readonly contentType: string;
-  readonly contentLength: number;
-  readonly stream: Readable;
-}
+export type MultipartBody = UploadBody;
 
 const CRLF = '\r\n';
 
@@ -46,19 +42,7 @@ export function multipartBody(parts: readonly FilePart[], boundary = newBoundary
   async function* generate(): AsyncGenerator<Buffer> {
     for (const [i, part] of parts.entries()) {
       yield heads[i]!;
-      let sent = 0;
-      const file = createReadStream(part.path, { highWaterMark: readChunkBytes });
-      try {
-        for await (const piece of file) {
-          const buf = piece as Buffer;
-          sent += buf.length;
-          if (sent > part.size) throw new InvalidInputError(`${part.path} grew while it was being uploaded (expected ${part.size} bytes)`);
-          yield buf;
-        }
-      } finally {
-        file.destroy();
-      }
-      if (sent !== part.size) throw new InvalidInputError(`${part.path} shrank while it was being uploaded (expected ${part.size} bytes, read ${sent})`);
+      yield* fileBytes(part.path, part.size, readChunkBytes);
     }
     yield tail;
   }

@@ -3,8 +3,7 @@ import { defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/c
 import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
 import { MAX_FETCH_IDS } from '@lxchunk/client';
 import { ChunkEncoder, compressZstdFrame } from '@lxchunk/store';
-import { detectRootfsKind } from '@lxchunk/image';
-import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
+import { chunkImageFile, chunkSeedFile, defaultChunkMethod } from './chunk-image-file.js';
 import type { ProgressListener } from './progress-event.js';
 
 export interface EstimateOptions {
@@ -40,7 +39,8 @@ export interface EstimateResult {
  * against that seed's manifest (modelled from its index; metadata and properties differ slightly).
  */
 export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
-  const method = options.method ?? ((await detectRootfsKind(options.target)) === 'squashfs' ? 'squashfs' : 'cdc');
+  // How push would cut it; what kind of image file it is does not matter for an estimate.
+  const method = options.method ?? (await defaultChunkMethod(options.target));
   const params = options.params ?? defaultParamsFor(method);
   const have = new Set<string>();
   let baseManifest: Uint8Array | undefined;

@@ -63,9 +63,12 @@ export interface PullResult {
   readonly manifestBase?: string;
 }
 
-/** Output names follow LXD's own images directory: `<fp>` (metadata) and `<fp>.rootfs`. */
+/**
+ * Output names follow LXD's own images directory and `lxc image export`: `<fp>` (metadata, or a
+ * unified image's one tarball) and `<fp>.rootfs`.
+ */
 export function pulledFileName(fingerprint: string, role: string): string {
-  return role === 'metadata' ? fingerprint : `${fingerprint}.rootfs`;
+  return role === 'metadata' || role === 'unified' ? fingerprint : `${fingerprint}.rootfs`;
 }
 
 const WORKER_THRESHOLD = 32 * 1024 * 1024;

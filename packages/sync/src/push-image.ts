@@ -3,9 +3,10 @@ import pLimit from 'p-limit';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
-import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
-import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
+import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest } from '@lxchunk/format';
+import { toIsoUtc } from '@lxchunk/image';
 import { chunkImageFile } from './chunk-image-file.js';
+import { planImage } from './image-files.js';
 import { LocalChunks } from './local-chunks.js';
 import { squashfsAdvice } from './squashfs-advice.js';
 import type { ProgressListener } from './progress-event.js';
@@ -19,13 +20,14 @@ const MISSING_CHECK_BATCH = 8192;
 
 export interface PushOptions {
   readonly client: ChunkServerClient;
+  /** A split image's metadata tarball, or a unified image's tarball (then no rootfsPath). */
   readonly metadataPath: string;
-  readonly rootfsPath: string;
+  readonly rootfsPath?: string;
   readonly aliases?: readonly string[];
   readonly public?: boolean;
   /** Chunk sizes for both files; default: the default of each file's method (defaultParamsFor). */
   readonly params?: ChunkParams;
-  /** How to cut the rootfs; default 'squashfs' for a squashfs rootfs, else 'cdc'. */
+  /** How to cut the rootfs (or unified tarball); default 'squashfs' for a squashfs rootfs, else 'cdc'. */
   readonly rootfsMethod?: ChunkMethod;
   /** Upload batches (about 8 MiB each) in flight at once; default 4. */
   readonly concurrency?: number;
@@ -57,8 +59,8 @@ export interface PushResult {
 }
 
 /**
- * Pushes one split LXD image: chunks both files in one pass each (LXD's fingerprint, sha256 of
- * metadata ‖ rootfs, computed on the way), asks the server which chunks it lacks, uploads only
+ * Pushes one LXD image, split or unified: chunks each file in one pass (LXD's fingerprint, sha256
+ * of metadata ‖ rootfs or of the unified tarball, computed on the way), asks the server which chunks it lacks, uploads only
  * those, commits the manifest, then moves each alias by compare-and-swap. Running it again
  * uploads nothing; an interrupted push, run again, uploads only what is still missing.
  */
@@ -66,13 +68,10 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   const { client, signal } = options;
   const aliases = (options.aliases ?? []).map(validateAliasName);
   const sentBefore = client.bytesSent;
-  const [metadata, kind] = await Promise.all([readImageMetadata(options.metadataPath), detectRootfsKind(options.rootfsPath)]);
-  if (metadata.hasRootfs) {
-    throw new InvalidInputError(`${options.metadataPath} is a unified image (it holds rootfs/); push takes a split image: metadata tarball + rootfs`);
-  }
+  const plan = await planImage(options.metadataPath, options.rootfsPath, options.rootfsMethod);
+  const { metadata } = plan;
 
-  const rootfsMethod = options.rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc');
-  const warnings: string[] = [];
+  const warnings: string[] = [...plan.warnings];
   const sha256 = new Sha256Worker();
   // The server is asked which chunks it lacks while the scan goes on, a batch at a time.
   const missingCheck = new MissingCheck(client, signal);
@@ -80,10 +79,12 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   try {
     const fingerprintHash = sha256.create();
     let scanned = 0;
-    const scanTotal = (await stat(options.metadataPath)).size + (await stat(options.rootfsPath)).size;
-    const scan = async (path: string, method: ChunkMethod) => {
+    let scanTotal = 0;
+    for (const file of plan.files) scanTotal += (await stat(file.path)).size;
+    const files: ImageFile[] = [];
+    for (const { path, role, method } of plan.files) {
       const base = scanned;
-      const { squashfs, ...result } = await chunkImageFile(path, {
+      const { squashfs, ...index } = await chunkImageFile(path, {
         method,
         params: options.params ?? defaultParamsFor(method),
         sha256,
@@ -92,23 +93,19 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         onChunk: ({ id }) => missingCheck.add(id),
         onProgress: (done) => options.onProgress?.({ phase: 'scan', done: base + done, total: scanTotal }),
       });
-      scanned += result.size;
+      scanned += index.size;
       if (squashfs) warnings.push(...squashfsAdvice(squashfs));
-      return result;
-    };
-    const metadataIndex = await scan(options.metadataPath, 'cdc');
-    const rootfsIndex = await scan(options.rootfsPath, rootfsMethod);
+      files.push({ role, index });
+    }
     manifest = {
+      // LXD's fingerprint: sha256 of metadata ‖ rootfs, or of the unified tarball alone.
       fingerprint: await sha256.digest(fingerprintHash),
-      type: imageTypeFor(kind),
+      type: plan.type,
       architecture: metadata.architecture,
       created: toIsoUtc(metadata.creationDate),
       public: options.public ?? false,
       properties: metadata.properties,
-      files: [
-        { role: 'metadata', index: metadataIndex },
-        { role: fileRoleFor(kind), index: rootfsIndex },
-      ],
+      files,
     };
   } finally {
     await sha256.close();
@@ -116,8 +113,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   const manifestBytes = encodeManifest(manifest);
 
   const local = new LocalChunks();
-  local.addFile(options.metadataPath, manifest.files[0]!.index.chunks);
-  local.addFile(options.rootfsPath, manifest.files[1]!.index.chunks);
+  for (const [i, file] of plan.files.entries()) local.addFile(file.path, manifest.files[i]!.index.chunks);
   const lengths = new Map<string, number>();
   for (const file of manifest.files) for (const chunk of file.index.chunks) lengths.set(chunk.id, chunk.length);
 

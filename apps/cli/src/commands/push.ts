@@ -17,22 +17,24 @@ interface PushOptions extends ServerOptions {
 export function pushCommand(context: CommandContext): Command {
   return withServerOptions(
     new Command('push')
-      .description('push a split LXD image (metadata tarball + rootfs): upload only the chunks the server lacks, then move aliases')
-      .argument('<metadata>', 'metadata tarball (tar, .tar.xz, .tar.gz or .tar.zst, with metadata.yaml)')
-      .argument('<rootfs>', 'rootfs: squashfs for a container, qcow2/raw disk for a virtual machine'),
+      .description(
+        'push an LXD image, split (metadata tarball + rootfs) or unified (one tarball): upload only the chunks the server lacks, then move aliases',
+      )
+      .argument('<metadata>', 'metadata tarball (tar, .tar.xz, .tar.gz or .tar.zst, with metadata.yaml), or a unified image tarball')
+      .argument('[rootfs]', 'rootfs of a split image: squashfs for a container, qcow2/raw disk for a virtual machine'),
   )
     .option('--alias <name>', 'alias to point at the image (repeatable); moved by compare-and-swap', repeatable, [])
     .option('--public', 'anyone may read the image (default: private, read tokens only)')
     .addOption(chunkingOption())
     .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, warnings, ...}')
-    .action(async (metadata: string, rootfs: string, options: PushOptions) => {
+    .action(async (metadata: string, rootfs: string | undefined, options: PushOptions) => {
       const client = clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const result = await pushImage({
           client,
           metadataPath: metadata,
-          rootfsPath: rootfs,
+          ...(rootfs !== undefined ? { rootfsPath: rootfs } : {}),
           aliases: options.alias,
           public: Boolean(options.public),
           ...(options.chunking ? { rootfsMethod: options.chunking } : {}),
