@@ -106,8 +106,8 @@ export class AliasNotFoundError extends LxchunkError {
 
 /** Something that is not a chunk, image or alias is missing: a route, a token, a file. */
 export class NotFoundError extends LxchunkError {
-  constructor(message: string) {
-    super('NOT_FOUND', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', message, options);
   }
 }
 

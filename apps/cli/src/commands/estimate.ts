@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import type { ChunkMethod } from '@lxchunk/chunker';
+import { checkUserPath } from '@lxchunk/errors';
 import { estimateTransfer } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { chunkingOption, repeatable } from '../options.js';
@@ -14,6 +15,8 @@ export function estimateCommand(context: CommandContext): Command {
     .addOption(chunkingOption())
     .option('--json', 'print {bytesTotal, bytesFetched, bytesReused, chunksTotal, chunksFetched, method, ...}')
     .action(async (target: string, options: { seed: string[]; json?: boolean; chunking?: ChunkMethod }) => {
+      await checkUserPath('<new>', target, 'file');
+      for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
       const progress = phaseProgress(context.stderr);
       try {
         const result = await estimateTransfer({ target, seeds: options.seed, method: options.chunking, onProgress: progress.listener, signal: context.signal });

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
+import { checkUserPath } from '@lxchunk/errors';
 import { collectGarbage, openDataDir } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
 import { wholeNumber } from '../options.js';
@@ -12,6 +13,8 @@ export function gcCommand(context: CommandContext): Command {
     .addOption(new Option('--retention <n>', 'images kept per alias').default(3).argParser(wholeNumber))
     .option('--json', 'print the report as JSON')
     .action(async (options: { data: string; dryRun?: boolean; retention: number; json?: boolean }) => {
+      // Only `serve` creates a data dir: here a typo must not yield an empty one to collect.
+      await checkUserPath('--data', options.data, 'dir');
       // Holding the data dir lock guarantees no server commits a manifest meanwhile.
       const dataDir = await openDataDir(options.data, { fsync: true });
       try {

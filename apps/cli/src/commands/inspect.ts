@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { defaultParamsFor, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import { InvalidInputError } from '@lxchunk/errors';
+import { checkUserPath } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
 import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
 import { chunkingOption, wholeNumber } from '../options.js';
@@ -27,6 +27,7 @@ export function inspectCommand(context: CommandContext): Command {
     .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(wholeNumber))
     .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(wholeNumber))
     .action(async (file: string, options: InspectOptions) => {
+      await checkUserPath('<file>', file, 'file');
       const method = options.chunking ?? (await defaultChunkMethod(file));
       const defaults = defaultParamsFor(method);
       const params = validateParams({
@@ -35,7 +36,6 @@ export function inspectCommand(context: CommandContext): Command {
         max: options.max ?? defaults.max,
       });
       const info = await stat(file);
-      if (!info.isFile() && !info.isBlockDevice()) throw new InvalidInputError(`${file} is not a regular file`);
       const progress = byteProgress('chunking', info.size, context.stderr);
       let scanned;
       try {

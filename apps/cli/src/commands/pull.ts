@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
+import { checkUserPath } from '@lxchunk/errors';
 import { FsChunkStore } from '@lxchunk/store';
 import { ManifestCache, pullImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
@@ -26,6 +27,9 @@ export function pullCommand(context: CommandContext): Command {
     .option('--cache <dir>', 'chunk and manifest cache kept across pulls (searched first, filled with what is fetched)')
     .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
+      for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
+      await checkUserPath('--out', options.out, 'dir-or-absent');
+      if (options.cache) await checkUserPath('--cache', options.cache, 'dir-or-absent');
       const client = clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import type { ChunkMethod } from '@lxchunk/chunker';
+import { checkUserPath } from '@lxchunk/errors';
 import { pushImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { chunkingOption, repeatable } from '../options.js';
@@ -26,6 +27,8 @@ export function pushCommand(context: CommandContext): Command {
     .addOption(chunkingOption())
     .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, warnings, ...}')
     .action(async (metadata: string, rootfs: string, options: PushOptions) => {
+      await checkUserPath('<metadata>', metadata, 'file');
+      await checkUserPath('<rootfs>', rootfs, 'file');
       const client = clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import prettyBytes from 'pretty-bytes';
-import { InvalidInputError } from '@lxchunk/errors';
+import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
 import { openDataDir } from '@lxchunk/server';
 import { verifyChunks, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import type { CommandContext } from '../command-context.js';
@@ -47,6 +47,8 @@ export function verifyCommand(context: CommandContext): Command {
 }
 
 async function verifyOffline(dir: string, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
+  // Only `serve` creates a data dir: verifying a typo's empty new one would say all is well.
+  await checkUserPath('--data', dir, 'dir');
   // The data dir lock keeps a server from writing chunks while they are judged and moved.
   const dataDir = await openDataDir(dir, { fsync: true });
   try {
