@@ -1,9 +1,9 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { AGENT_DEFAULTS, loadAgentConfig, readStatus, startAgent, syncOnce } from '@lxchunk/agent';
 import { NotFoundError } from '@lxchunk/errors';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { listenAddress, repeatable, wholeNumber } from '../options.js';
+import { duration, listenAddress, parsedOption, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
@@ -13,6 +13,7 @@ interface AgentOptions {
   lxdSocket?: string;
   config?: string;
   keep?: number;
+  /** Milliseconds. */
   pollInterval?: number;
   metricsListen?: { host: string; port: number };
   once?: boolean;
@@ -30,9 +31,9 @@ export function agentCommand(context: CommandContext): Command {
     .option('--cache <dir>', `working directory for staged pulls, seed indexes and status (default ${AGENT_DEFAULTS.cacheDir})`)
     .option('--lxd-socket <path>', "LXD's unix socket (default: $LXD_DIR/unix.socket, then the snap's and Debian's)")
     .option('--config <file>', 'YAML config file, e.g. /etc/lxchunk/agent.yaml')
-    .addOption(new Option('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`).argParser(wholeNumber))
-    .addOption(new Option('--poll-interval <seconds>', 'full resync period, the fallback to the change feed').argParser(wholeNumber))
-    .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics').argParser(listenAddress))
+    .addOption(parsedOption('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`, wholeNumber))
+    .addOption(parsedOption('--poll-interval <duration>', 'full resync period, the fallback to the change feed, e.g. 5m', duration))
+    .addOption(parsedOption('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics', listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused}]}')
     .action(async (options: AgentOptions) => {
@@ -46,7 +47,7 @@ export function agentCommand(context: CommandContext): Command {
           ...(options.lxdSocket ? { lxdSocket: options.lxdSocket } : {}),
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
-          ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval } : {}),
+          ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval / 1000 } : {}),
         },
         process.env,
         log,

@@ -1,16 +1,16 @@
-import { Command, Option } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { Command } from 'commander';
+import { formatBytes } from '../format-bytes.js';
 import { checkUserPath } from '@lxchunk/errors';
 import { collectGarbage, openDataDir } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { wholeNumber } from '../options.js';
+import { parsedOption, wholeNumber } from '../options.js';
 
 export function gcCommand(context: CommandContext): Command {
   return new Command('gc')
     .description('apply alias retention, then delete chunks no image references (offline: the server must be stopped)')
     .requiredOption('--data <dir>', 'server data directory')
     .option('--dry-run', 'report what would be deleted, delete nothing')
-    .addOption(new Option('--retention <n>', 'images kept per alias').default(3).argParser(wholeNumber))
+    .addOption(parsedOption('--retention <n>', 'images kept per alias', wholeNumber).default(3))
     .option('--json', 'print the report as JSON')
     .action(async (options: { data: string; dryRun?: boolean; retention: number; json?: boolean }) => {
       // Only `serve` creates a data dir: here a typo must not yield an empty one to collect.
@@ -24,8 +24,9 @@ export function gcCommand(context: CommandContext): Command {
           return;
         }
         const verb = report.dryRun ? 'would delete' : 'deleted';
-        context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${prettyBytes(report.bytesFreed)} freed`);
-        context.print(`kept ${report.chunksKept} referenced chunk(s) and ${report.leased} leased by uploads in progress`);
+        context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${formatBytes(report.bytesFreed)} freed`);
+        // Leased chunks are unreferenced ones uploaded within the lease period: a push may still commit them, or was abandoned.
+        context.print(`kept ${report.chunksKept} chunk(s) referenced by images and ${report.leased} unreferenced chunk(s) uploaded within the lease period`);
       } finally {
         await dataDir.close();
       }

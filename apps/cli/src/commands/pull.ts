@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from '../format-bytes.js';
 import { checkUserPath } from '@lxchunk/errors';
 import { FsChunkStore } from '@lxchunk/store';
 import { ManifestCache, pullImage } from '@lxchunk/sync';
@@ -52,10 +52,11 @@ export function pullCommand(context: CommandContext): Command {
           return;
         }
         context.print(`pulled ${result.fingerprint} (${result.type}) into ${options.out}`);
-        for (const file of result.files) context.print(`  ${file.role.padEnd(10)} ${file.path} (${prettyBytes(file.size)})`);
-        const saved = result.bytesTotal > 0 ? (100 * (1 - result.bytesFetched / result.bytesTotal)).toFixed(1) : '0';
+        for (const file of result.files) context.print(`  ${file.role.padEnd(10)} ${file.path} (${formatBytes(file.size)})`);
+        // Fetched bytes include the manifest and its indexes, so they can exceed the image's size: no "saved" ratio.
+        const reused = result.bytesReused > 0 ? `${formatBytes(result.bytesReused)} reused from local copies` : 'nothing reused';
         context.print(
-          `fetched ${prettyBytes(result.bytesFetched)} of ${prettyBytes(result.bytesTotal)} (${saved}% saved); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
+          `fetched ${formatBytes(result.bytesFetched)} for a ${formatBytes(result.bytesTotal)} image (${reused}); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
         );
         if (result.corruptLocalChunks > 0) context.print(`warning: ${result.corruptLocalChunks} local chunk copies were corrupt and fetched instead`);
       } finally {

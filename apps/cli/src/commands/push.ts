@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from '../format-bytes.js';
 import type { ChunkMethod } from '@lxchunk/chunker';
 import { checkUserPath } from '@lxchunk/errors';
 import { pushImage } from '@lxchunk/sync';
@@ -51,7 +51,7 @@ export function pushCommand(context: CommandContext): Command {
         }
         context.print(`pushed ${result.fingerprint} (${result.type}, ${result.manifestStatus === 'created' ? 'new' : 'already known'})`);
         context.print(
-          `uploaded ${prettyBytes(result.bytesUploaded)} for a ${prettyBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
+          `uploaded ${formatBytes(result.bytesUploaded)} for a ${formatBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
         );
         for (const alias of result.aliases) {
           context.print(`alias ${alias.name} -> ${result.fingerprint.slice(0, 12)} (version ${alias.version}${alias.changed ? '' : ', unchanged'})`);

@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { duration, listenAddress, wholeNumber } from '../options.js';
+import { duration, listenAddress, parsedOption, wholeNumber } from '../options.js';
 
 interface ServeOptions {
   data: string;
@@ -18,11 +18,11 @@ export function serveCommand(context: CommandContext): Command {
   return new Command('serve')
     .description('run the HTTP chunk server on a data directory (filesystem chunks + SQLite metadata); SIGTERM drains it')
     .requiredOption('--data <dir>', 'data directory, created on first start; one server per directory')
-    .addOption(new Option('--listen <host:port>', 'address to listen on (port 0 picks a free one)').default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080').argParser(listenAddress))
+    .addOption(parsedOption('--listen <host:port>', 'address to listen on (port 0 picks a free one)', listenAddress).default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080'))
     .option('--no-anonymous', 'refuse anonymous reads (by default anonymous callers may read public images)')
-    .addOption(new Option('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable').default(duration('6h'), '6h').argParser(duration))
-    .addOption(new Option('--retention <n>', 'images kept per alias (newest targets in its history)').default(3).argParser(wholeNumber))
-    .addOption(new Option('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them').default(duration('24h'), '24h').argParser(duration))
+    .addOption(parsedOption('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable', duration).default(duration('6h'), '6h'))
+    .addOption(parsedOption('--retention <n>', 'images kept per alias (newest targets in its history)', wholeNumber).default(3))
+    .addOption(parsedOption('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them', duration).default(duration('24h'), '24h'))
     .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
     .option('--json', 'print {"url": ...} as the first stdout line once listening')
     .action(async (options: ServeOptions) => {

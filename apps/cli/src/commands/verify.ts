@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from '../format-bytes.js';
 import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
 import { openDataDir } from '@lxchunk/server';
 import { verifyChunks, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
@@ -69,7 +69,7 @@ async function verifyOnline(options: ServerOptions, repair: boolean, onProgress:
 
 function printReport(context: CommandContext, report: VerifyReport): void {
   context.print(
-    `verified ${report.chunks} chunk(s): ${report.ok} ok (${prettyBytes(report.okBytes)}), ${report.corrupt} corrupt (${prettyBytes(report.corruptBytes)} stored), ${report.unreadable} unreadable`,
+    `verified ${report.chunks} chunk(s): ${report.ok} ok (${formatBytes(report.okBytes)}), ${report.corrupt} corrupt (${formatBytes(report.corruptBytes)} stored), ${report.unreadable} unreadable`,
   );
   for (const problem of report.problems) {
     const state = problem.kind === 'corrupt' ? (problem.quarantined ? 'quarantined' : 'left in place') : problem.code;
