@@ -132,6 +132,10 @@ export class HttpTransport {
     });
   }
 
+  get hasToken(): boolean {
+    return this.baseHeaders.authorization !== undefined;
+  }
+
   url(spec: Pick<RequestSpec, 'path' | 'query'>): string {
     return this.origin + this.pathOf(spec);
   }
