@@ -3,11 +3,13 @@ import { AGENT_DEFAULTS, loadAgentConfig, readStatus, startAgent, syncOnce } fro
 import { NotFoundError } from '@lxchunk/errors';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
+import { readToken } from '../token-source.js';
 import { duration, listenAddress, parsedOption, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
   token?: string;
+  tokenFile?: string;
   follow: string[];
   cache?: string;
   lxdSocket?: string;
@@ -27,6 +29,7 @@ export function agentCommand(context: CommandContext): Command {
     .description('keep LXD image aliases in sync with the server: pull only missing chunks, import into LXD, move the alias')
     .option('--server <url>', 'chunk server URL (or LXCHUNK_SERVER, or server: in the config file)')
     .option('--token <token>', 'read token (or LXCHUNK_TOKEN, or token:/tokenFile: in the config file)')
+    .option('--token-file <path>', 'read the token from a file, or from stdin with - (or LXCHUNK_TOKEN_FILE)')
     .option('--follow <alias>', 'server alias to mirror into LXD (repeatable; or LXCHUNK_FOLLOW=a,b)', repeatable, [])
     .option('--cache <dir>', `working directory for staged pulls, seed indexes and status (default ${AGENT_DEFAULTS.cacheDir})`)
     .option('--lxd-socket <path>', "LXD's unix socket (default: $LXD_DIR/unix.socket, then the snap's and Debian's)")
@@ -38,10 +41,11 @@ export function agentCommand(context: CommandContext): Command {
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused}]}')
     .action(async (options: AgentOptions) => {
       const log = (entry: Record<string, unknown>) => context.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+      const token = await readToken(options);
       const config = await loadAgentConfig(
         {
           ...(options.server ? { server: options.server } : {}),
-          ...(options.token ? { token: options.token } : {}),
+          ...(token ? { token } : {}),
           follow: options.follow,
           ...(options.cache ? { cacheDir: options.cache } : {}),
           ...(options.lxdSocket ? { lxdSocket: options.lxdSocket } : {}),

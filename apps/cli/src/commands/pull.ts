@@ -30,7 +30,7 @@ export function pullCommand(context: CommandContext): Command {
       for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
       await checkUserPath('--out', options.out, 'dir-or-absent');
       if (options.cache) await checkUserPath('--cache', options.cache, 'dir-or-absent');
-      const client = clientFrom(options);
+      const client = await clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const cache = options.cache ? await FsChunkStore.open({ dir: options.cache, fsync: false }) : undefined;

@@ -29,7 +29,7 @@ export function pushCommand(context: CommandContext): Command {
     .action(async (metadata: string, rootfs: string, options: PushOptions) => {
       await checkUserPath('<metadata>', metadata, 'file');
       await checkUserPath('<rootfs>', rootfs, 'file');
-      const client = clientFrom(options);
+      const client = await clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const result = await pushImage({

@@ -6,7 +6,8 @@ import { verifyChunks, type VerifyProgress, type VerifyReport } from '@lxchunk/s
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { countProgress, type Progress } from '../progress.js';
-import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
+import { withServerOptions, type ServerOptions } from '../server-options.js';
+import { withClient } from '../with-client.js';
 
 interface VerifyOptions extends ServerOptions {
   data?: string;
@@ -59,12 +60,7 @@ async function verifyOffline(dir: string, repair: boolean, onProgress: (progress
 }
 
 async function verifyOnline(options: ServerOptions, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
-  const client = clientFrom(options);
-  try {
-    return await client.verify({ repair, onProgress, signal });
-  } finally {
-    await client.close();
-  }
+  return withClient(options, (client) => client.verify({ repair, onProgress, signal }));
 }
 
 function printReport(context: CommandContext, report: VerifyReport): void {
