@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { InvalidInputError } from '@lxchunk/errors';
+import { InvalidInputError, userPathError } from '@lxchunk/errors';
 import { validateAliasName } from '@lxchunk/format';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 
@@ -30,7 +30,7 @@ export async function loadAgentConfig(
   log: AgentConfig['log'],
 ): Promise<AgentConfig> {
   const file = await readAgentFile(flags.configFile);
-  const tokenFromFile = file.tokenFile ? (await readFile(file.tokenFile, 'utf8')).trim() : undefined;
+  const tokenFromFile = file.tokenFile ? await readFile(file.tokenFile, 'utf8').then((t) => t.trim(), (err: unknown) => Promise.reject(userPathError('tokenFile', file.tokenFile!, err))) : undefined;
   const follow = flags.follow?.length ? flags.follow : env.LXCHUNK_FOLLOW ? env.LXCHUNK_FOLLOW.split(',').map((s) => s.trim()).filter(Boolean) : (file.follow ?? []);
   const serverUrl = flags.server ?? env.LXCHUNK_SERVER ?? file.server;
   if (!serverUrl) throw new InvalidInputError('no server: pass --server, set LXCHUNK_SERVER, or put server: in the config file');
@@ -60,9 +60,15 @@ function cacheDirOf(flags: { cacheDir?: string }, env: NodeJS.ProcessEnv, file: 
 
 async function readAgentFile(path: string | undefined): Promise<AgentFile> {
   if (!path) return {};
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw userPathError('--config', path, err);
+  }
   let parsed: unknown;
   try {
-    parsed = parse(await readFile(path, 'utf8'));
+    parsed = parse(text);
   } catch (err) {
     throw new InvalidInputError(`cannot read agent config ${path}: ${(err as Error).message}`, { cause: err });
   }

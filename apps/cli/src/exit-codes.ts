@@ -32,6 +32,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   FORBIDDEN: EXIT.auth,
   IMAGE_NOT_FOUND: EXIT.notFound,
   ALIAS_NOT_FOUND: EXIT.notFound,
+  AMBIGUOUS_REF: EXIT.usage,
   NOT_FOUND: EXIT.notFound,
   CONFLICT: EXIT.conflict,
   IMAGE_IN_USE: EXIT.conflict,

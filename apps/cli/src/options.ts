@@ -15,12 +15,37 @@ export function listenAddress(value: string): { host: string; port: number } {
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
-/** A duration like `90s`, `15m`, `6h`, `7d` or plain seconds, in milliseconds. */
+/** A duration: a whole number with ms, s, m, h or d (`500ms`, `90s`, `15m`, `6h`, `7d`); plain is seconds. In milliseconds. */
 export function duration(value: string): number {
-  const match = /^(\d{1,9})(s|m|h|d)?$/.exec(value);
-  if (!match) throw new InvalidInputError(`expected a duration like 30s, 15m, 6h or 7d, got ${JSON.stringify(value)}`);
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit * 1000;
+  const match = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(value);
+  if (!match) throw new InvalidInputError(`expected a duration, a whole number with ms, s, m, h or d (plain: seconds), got ${JSON.stringify(value)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+/**
+ * A size in bytes: plain (`65536`, `65536B`) or with a binary unit, `K`/`KiB`, `M`/`MiB`,
+ * `G`/`GiB` (all powers of 1024, as chunk sizes are). `KB` and `MB` are refused: they mean 1000
+ * to some and 1024 to others.
+ */
+export function size(value: string): number {
+  const match = /^(\d{1,15})(?:([KkMG])(?:i|iB)?|B)?$/.exec(value);
+  const bytes = match ? Number(match[1]) * 1024 ** (match[2] ? 'KMG'.indexOf(match[2].toUpperCase()) + 1 : 0) : NaN;
+  if (!Number.isSafeInteger(bytes)) throw new InvalidInputError(`expected a size: bytes, or a whole number with K, KiB, M, MiB, G or GiB (powers of 1024), got ${JSON.stringify(value)}`);
+  return bytes;
+}
+
+/** An option whose value goes through `parse`; a refusal names the option (`--avg: expected a size…`). */
+export function parsedOption<T>(flags: string, description: string, parse: (value: string) => T): Option {
+  const option = new Option(flags, description);
+  return option.argParser((value: string) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new InvalidInputError(`${option.long ?? option.flags}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
 }
 
 /** For options given several times (`--seed a --seed b`): collects them in order. */

@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { agentCommand } from './commands/agent.js';
+import { aliasesCommand } from './commands/aliases.js';
 import { estimateCommand } from './commands/estimate.js';
 import { gcCommand } from './commands/gc.js';
+import { imagesCommand } from './commands/images.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
 import { pushCommand } from './commands/push.js';
@@ -20,6 +22,8 @@ export function createProgram(context: CommandContext): Command {
   program.addCommand(serveCommand(context));
   program.addCommand(pushCommand(context));
   program.addCommand(pullCommand(context));
+  program.addCommand(imagesCommand(context));
+  program.addCommand(aliasesCommand(context));
   program.addCommand(inspectCommand(context));
   program.addCommand(estimateCommand(context));
   program.addCommand(agentCommand(context));

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from './format-bytes.js';
 
 export interface Progress {
   update(done: number): void;
@@ -11,7 +11,7 @@ export interface Progress {
  * and logs of CI jobs stay free of carriage-return noise.
  */
 export function byteProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
-  return progressBar(label, total, (n) => prettyBytes(n), stream);
+  return progressBar(label, total, (n) => formatBytes(n), stream);
 }
 
 /** The same bar for a number of things (chunks), as `done/total` and a rate per second. */

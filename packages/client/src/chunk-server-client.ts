@@ -126,6 +126,11 @@ export class ChunkServerClient {
     this.encoder = options.compressUploads === false ? undefined : new ChunkEncoder();
   }
 
+  /** Whether requests carry a token: without one, private images and their aliases are invisible. */
+  get hasToken(): boolean {
+    return this.transport.hasToken;
+  }
+
   /** Every byte of every response body received so far (JSON, manifests, chunks as sent, batch framing). */
   get bytesReceived(): number {
     return this.counter.received;

@@ -4,7 +4,7 @@
  * retry loop. Nothing here knows the API's routes.
  */
 import { ProtocolError, UnavailableError, errorFromBody, isLxchunkError } from '@lxchunk/errors';
-import { Agent, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ByteCounter } from './byte-counter.js';
 import { RETRYABLE_STATUSES, abortReason, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
@@ -111,7 +111,7 @@ export class HttpTransport {
   /** The base URL's path without its trailing slash ('' for a bare host). */
   readonly basePath: string;
   readonly policy: RetryPolicy;
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   private readonly baseHeaders: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly counter: ByteCounter;
@@ -125,11 +125,16 @@ export class HttpTransport {
     this.counter = options.counter;
     this.baseHeaders = { 'user-agent': options.userAgent };
     if (options.token !== undefined) this.baseHeaders.authorization = `Bearer ${options.token}`;
-    this.agent = new Agent({
+    // HTTP_PROXY, HTTPS_PROXY and NO_PROXY (or their lowercase forms) apply, as curl and lxc honour them.
+    this.agent = new EnvHttpProxyAgent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,
       connect: { timeout: 10_000 },
     });
+  }
+
+  get hasToken(): boolean {
+    return this.baseHeaders.authorization !== undefined;
   }
 
   url(spec: Pick<RequestSpec, 'path' | 'query'>): string {

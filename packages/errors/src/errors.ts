@@ -131,15 +131,33 @@ export class ImageNotFoundError extends LxchunkError {
 }
 
 export class AliasNotFoundError extends LxchunkError {
-  constructor(readonly alias: string) {
-    super('ALIAS_NOT_FOUND', `alias ${JSON.stringify(alias)} not found`);
+  /** `hint`, when given, says what else the caller may try (e.g. that a token may be needed). */
+  constructor(
+    readonly alias: string,
+    hint?: string,
+  ) {
+    super('ALIAS_NOT_FOUND', `alias ${JSON.stringify(alias)} not found${hint ? `: ${hint}` : ''}`);
+  }
+}
+
+/** A short fingerprint that more than one image starts with; `details.candidates` lists them. */
+export class AmbiguousRefError extends LxchunkError {
+  constructor(ref: string, candidates: ReadonlyArray<{ fingerprint: string; aliases: readonly string[] }>) {
+    const listed = candidates
+      .slice(0, 10)
+      .map((c) => `${c.fingerprint}${c.aliases.length ? ` (${c.aliases.join(', ')})` : ''}`)
+      .join(', ');
+    const more = candidates.length > 10 ? ` and ${candidates.length - 10} more` : '';
+    super('AMBIGUOUS_REF', `${JSON.stringify(ref)} is the start of ${candidates.length} image fingerprints: ${listed}${more}; give more of it`, {
+      details: { candidates },
+    });
   }
 }
 
 /** Something that is not a chunk, image or alias is missing: a route, a token, a file. */
 export class NotFoundError extends LxchunkError {
-  constructor(message: string) {
-    super('NOT_FOUND', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', message, options);
   }
 }
 

@@ -20,6 +20,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   FORBIDDEN: 403,
   IMAGE_NOT_FOUND: 404,
   ALIAS_NOT_FOUND: 404,
+  AMBIGUOUS_REF: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
   IMAGE_IN_USE: 409,

@@ -3,3 +3,4 @@ export * from './errors.js';
 export { HTTP_STATUS, errorBody, errorFromBody, type ErrorBody } from './http-status.js';
 export { withIoError } from './with-io-error.js';
 export { crashPoint } from './crash-point.js';
+export { checkUserPath, userPathError, type UserPathKind } from './user-path.js';

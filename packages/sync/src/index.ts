@@ -8,3 +8,4 @@ export { chunkImageFile, chunkSeedFile, defaultChunkMethod, type ChunkedImageFil
 export { squashfsAdvice } from './squashfs-advice.js';
 export { ManifestCache, type CachedManifest } from './manifest-cache.js';
 export { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
+export { resolveImageRef, MIN_FINGERPRINT_PREFIX } from './resolve-image-ref.js';

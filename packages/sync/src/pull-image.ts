@@ -1,8 +1,8 @@
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InlineSha256, Sha256Worker, isChunkId, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
+import { InlineSha256, Sha256Worker, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
-import { AliasNotFoundError, ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
+import { ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
 import { PRIVATE_DIR, type ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
@@ -10,6 +10,7 @@ import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { LocalChunks } from './local-chunks.js';
 import { PartialFile } from './partial-file.js';
+import { resolveImageRef } from './resolve-image-ref.js';
 import type { ProgressListener } from './progress-event.js';
 
 /** A local file that may share chunks with the image. With its index (e.g. from the server, for an image LXD already holds) it needs no chunking. */
@@ -85,7 +86,7 @@ const WRITES_IN_FLIGHT = 64;
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const { client, signal } = options;
   const receivedBefore = client.bytesReceived;
-  const fingerprint = isChunkId(options.ref) ? options.ref : await resolveAlias(client, options.ref, signal);
+  const fingerprint = await resolveImageRef(client, options.ref, signal);
   if (options.manifest && options.manifest.manifest.fingerprint !== fingerprint) {
     throw new InvalidInputError(`the manifest given is of ${options.manifest.manifest.fingerprint}, not ${fingerprint}`);
   }
@@ -236,12 +237,6 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     await Promise.all(outputs.map((output) => output.close().catch(() => undefined)));
     throw err;
   }
-}
-
-async function resolveAlias(client: ChunkServerClient, name: string, signal: AbortSignal | undefined): Promise<string> {
-  const alias = await client.getAlias(name, { signal });
-  if (!alias) throw new AliasNotFoundError(name);
-  return alias.target;
 }
 
 /** A seed is chunked each way (params and method) the image's files were, unless its index is already known. */

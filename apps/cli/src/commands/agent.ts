@@ -1,19 +1,22 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { AGENT_DEFAULTS, agentCacheDir, loadAgentConfig, readStatus, startAgent, syncOnce } from '@lxchunk/agent';
 import { NotFoundError } from '@lxchunk/errors';
 import { agentLogger, summaryLine } from '../agent-output.js';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { duration, listenAddress, repeatable, wholeNumber } from '../options.js';
+import { readToken } from '../token-source.js';
+import { duration, listenAddress, parsedOption, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
   token?: string;
+  tokenFile?: string;
   follow: string[];
   cache?: string;
   lxdSocket?: string;
   config?: string;
   keep?: number;
+  /** Milliseconds. */
   pollInterval?: number;
   retryFor?: number;
   metricsListen?: { host: string; port: number };
@@ -28,29 +31,31 @@ export function agentCommand(context: CommandContext): Command {
     .description('keep LXD image aliases in sync with the server: pull only missing chunks, import into LXD, move the alias')
     .option('--server <url>', 'chunk server URL (or LXCHUNK_SERVER, or server: in the config file)')
     .option('--token <token>', 'read token (or LXCHUNK_TOKEN, or token:/tokenFile: in the config file)')
+    .option('--token-file <path>', 'read the token from a file, or from stdin with - (or LXCHUNK_TOKEN_FILE)')
     .option('--follow <alias>', 'server alias to mirror into LXD (repeatable; or LXCHUNK_FOLLOW=a,b)', repeatable, [])
     .option('--cache <dir>', `working directory for staged pulls, seed indexes and status (default ${AGENT_DEFAULTS.cacheDir})`)
     .option('--lxd-socket <path>', "LXD's unix socket (default: $LXD_DIR/unix.socket, then the snap's and Debian's)")
     .option('--config <file>', 'YAML config file, e.g. /etc/lxchunk/agent.yaml')
-    .addOption(new Option('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`).argParser(wholeNumber))
-    .addOption(new Option('--poll-interval <seconds>', 'full resync period, the fallback to the change feed').argParser(wholeNumber))
-    .addOption(new Option('--retry-for <duration>', 'keep retrying a server that went away this long before a sync fails (default 60s; retryForSeconds: in the config file)').argParser(duration))
-    .addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)').argParser(listenAddress))
+    .addOption(parsedOption('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`, wholeNumber))
+    .addOption(parsedOption('--poll-interval <duration>', 'full resync period, the fallback to the change feed, e.g. 5m', duration))
+    .addOption(parsedOption('--retry-for <duration>', 'keep retrying a server that went away this long before a sync fails (default 60s; retryForSeconds: in the config file)', duration))
+    .addOption(parsedOption('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)', listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
     .action(async (options: AgentOptions) => {
       const log = agentLogger(context.stderr, options.json === true);
+      const token = await readToken(options);
       const config = await loadAgentConfig(
         {
           ...(options.server ? { server: options.server } : {}),
-          ...(options.token ? { token: options.token } : {}),
+          ...(token ? { token } : {}),
           follow: options.follow,
           ...(options.cache ? { cacheDir: options.cache } : {}),
           ...(options.lxdSocket ? { lxdSocket: options.lxdSocket } : {}),
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
-          ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval } : {}),
           ...(options.retryFor !== undefined ? { retryForSeconds: options.retryFor / 1000 } : {}),
+          ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval / 1000 } : {}),
         },
         process.env,
         log,

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from '../format-bytes.js';
 import type { ChunkMethod } from '@lxchunk/chunker';
+import { checkUserPath } from '@lxchunk/errors';
 import { estimateTransfer } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { chunkingOption, repeatable } from '../options.js';
@@ -14,6 +15,8 @@ export function estimateCommand(context: CommandContext): Command {
     .addOption(chunkingOption())
     .option('--json', 'print {bytesTotal, bytesFetched, bytesReused, chunksTotal, chunksFetched, method, ...}')
     .action(async (target: string, options: { seed: string[]; json?: boolean; chunking?: ChunkMethod }) => {
+      await checkUserPath('<new>', target, 'file');
+      for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
       const progress = phaseProgress(context.stderr);
       try {
         const result = await estimateTransfer({ target, seeds: options.seed, method: options.chunking, onProgress: progress.listener, signal: context.signal });
@@ -23,8 +26,8 @@ export function estimateCommand(context: CommandContext): Command {
           return;
         }
         const share = result.bytesTotal > 0 ? ((100 * result.bytesFetched) / result.bytesTotal).toFixed(1) : '0';
-        context.print(`a pull would fetch ${prettyBytes(result.bytesFetched)} of ${prettyBytes(result.bytesTotal)} (${share}%)`);
-        context.print(`${result.chunksFetched} of ${result.chunksTotal} chunks are new; index and manifest ${prettyBytes(result.indexBytes)}`);
+        context.print(`a pull would fetch ${formatBytes(result.bytesFetched)} for a ${formatBytes(result.bytesTotal)} image (${share}% of its size)`);
+        context.print(`${result.chunksFetched} of ${result.chunksTotal} chunks are new; index and manifest ${formatBytes(result.indexBytes)}`);
       } finally {
         progress.stop();
       }

@@ -1,30 +1,59 @@
-import { Command, Option } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { Command } from 'commander';
+import type { GcReport } from '@lxchunk/client';
+import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
 import { collectGarbage, openDataDir } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { wholeNumber } from '../options.js';
+import { formatBytes } from '../format-bytes.js';
+import { parsedOption, wholeNumber } from '../options.js';
+import { withServerOptions, type ServerOptions } from '../server-options.js';
+import { withClient } from '../with-client.js';
+
+interface GcOptions extends ServerOptions {
+  data?: string;
+  dryRun?: boolean;
+  retention?: number;
+  json?: boolean;
+}
 
 export function gcCommand(context: CommandContext): Command {
-  return new Command('gc')
-    .description('apply alias retention, then delete chunks no image references (offline: the server must be stopped)')
-    .requiredOption('--data <dir>', 'server data directory')
+  return withServerOptions(
+    new Command('gc')
+      .description(
+        'apply alias retention, then delete chunks no image references: offline with --data (the server must be stopped), ' +
+          'or inside a running server with --server and an admin token (it uses its own --retention)',
+      )
+      .option('--data <dir>', 'server data directory (offline)'),
+  )
     .option('--dry-run', 'report what would be deleted, delete nothing')
-    .addOption(new Option('--retention <n>', 'images kept per alias').default(3).argParser(wholeNumber))
-    .option('--json', 'print the report as JSON')
-    .action(async (options: { data: string; dryRun?: boolean; retention: number; json?: boolean }) => {
-      // Holding the data dir lock guarantees no server commits a manifest meanwhile.
-      const dataDir = await openDataDir(options.data, { fsync: true });
-      try {
-        const report = await collectGarbage({ db: dataDir.db, store: dataDir.store, retentionKeep: Math.max(1, options.retention), dryRun: Boolean(options.dryRun) });
-        if (options.json) {
-          context.printJson(report);
-          return;
-        }
-        const verb = report.dryRun ? 'would delete' : 'deleted';
-        context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${prettyBytes(report.bytesFreed)} freed`);
-        context.print(`kept ${report.chunksKept} referenced chunk(s) and ${report.leased} leased by uploads in progress`);
-      } finally {
-        await dataDir.close();
+    .addOption(parsedOption('--retention <n>', 'offline: images kept per alias (default 3)', wholeNumber))
+    .option('--json', 'print {imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, dryRun}')
+    .action(async (options: GcOptions) => {
+      if (options.data !== undefined && options.server !== undefined) throw new InvalidInputError('give --data (offline) or --server (online), not both');
+      if (options.data === undefined && options.retention !== undefined) throw new InvalidInputError('--retention applies offline (--data); a server uses its own --retention');
+      const report = options.data !== undefined ? await gcOffline(options.data, options) : await gcOnline(options, context.signal);
+      if (options.json) {
+        context.printJson(report);
+        return;
       }
+      const verb = report.dryRun ? 'would delete' : 'deleted';
+      context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${formatBytes(report.bytesFreed)} freed`);
+      // Leased chunks are unreferenced ones uploaded within the lease period: a push may still commit them, or was abandoned.
+      context.print(`kept ${report.chunksKept} chunk(s) referenced by images and ${report.leased} unreferenced chunk(s) uploaded within the lease period`);
     });
+}
+
+async function gcOffline(dir: string, options: GcOptions): Promise<GcReport> {
+  // Only `serve` creates a data dir: here a typo must not yield an empty one to collect.
+  await checkUserPath('--data', dir, 'dir');
+  // Holding the data dir lock guarantees no server commits a manifest meanwhile.
+  const dataDir = await openDataDir(dir, { fsync: true });
+  try {
+    return await collectGarbage({ db: dataDir.db, store: dataDir.store, retentionKeep: Math.max(1, options.retention ?? 3), dryRun: Boolean(options.dryRun) });
+  } finally {
+    await dataDir.close();
+  }
+}
+
+async function gcOnline(options: GcOptions, signal: AbortSignal): Promise<GcReport> {
+  return withClient(options, (client) => client.gc({ dryRun: Boolean(options.dryRun), signal }));
 }

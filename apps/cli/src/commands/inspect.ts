@@ -1,11 +1,11 @@
 import { stat } from 'node:fs/promises';
-import { Command, Option } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { Command } from 'commander';
 import { defaultParamsFor, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import { InvalidInputError } from '@lxchunk/errors';
+import { checkUserPath } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
 import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
-import { chunkingOption, wholeNumber } from '../options.js';
+import { formatBytes } from '../format-bytes.js';
+import { chunkingOption, parsedOption, size } from '../options.js';
 import { byteProgress } from '../progress.js';
 import type { CommandContext } from '../command-context.js';
 
@@ -23,10 +23,11 @@ export function inspectCommand(context: CommandContext): Command {
     .argument('<file>', 'the file to chunk (an image rootfs, a metadata tarball, anything)')
     .option('--json', 'print one JSON object {size, sha256, params, method, chunks: [{offset, length, id}]}')
     .addOption(chunkingOption())
-    .addOption(new Option('--min <bytes>', 'minimum chunk size').argParser(wholeNumber))
-    .addOption(new Option('--avg <bytes>', 'average chunk size').argParser(wholeNumber))
-    .addOption(new Option('--max <bytes>', 'maximum chunk size').argParser(wholeNumber))
+    .addOption(parsedOption('--min <size>', 'minimum chunk size: bytes, or with K/KiB, M/MiB', size))
+    .addOption(parsedOption('--avg <size>', 'average chunk size, e.g. 64K', size))
+    .addOption(parsedOption('--max <size>', 'maximum chunk size, e.g. 256K', size))
     .action(async (file: string, options: InspectOptions) => {
+      await checkUserPath('<file>', file, 'file');
       const method = options.chunking ?? (await defaultChunkMethod(file));
       const defaults = defaultParamsFor(method);
       const params = validateParams({
@@ -35,7 +36,6 @@ export function inspectCommand(context: CommandContext): Command {
         max: options.max ?? defaults.max,
       });
       const info = await stat(file);
-      if (!info.isFile() && !info.isBlockDevice()) throw new InvalidInputError(`${file} is not a regular file`);
       const progress = byteProgress('chunking', info.size, context.stderr);
       let scanned;
       try {
@@ -57,20 +57,20 @@ export function inspectCommand(context: CommandContext): Command {
       const stats = indexStats(scanned);
       const lines = [
         ['file', file],
-        ['size', `${prettyBytes(scanned.size, { binary: true })} (${scanned.size} bytes)`],
+        ['size', `${formatBytes(scanned.size)} (${scanned.size} bytes)`],
         ['sha256', scanned.sha256],
         ['params', describeParams(scanned.params)],
         ['method', scanned.method === 'squashfs' ? 'squashfs (cut on its block boundaries)' : 'cdc'],
         ['chunks', `${stats.count} (${stats.uniqueChunks} distinct)`],
         ['lengths', `min ${stats.minLength}, avg ${Math.round(stats.avgLength)}, max ${stats.maxLength} bytes`],
-        ['distinct', `${prettyBytes(stats.uniqueBytes, { binary: true })} (${percent(stats.uniqueBytes, scanned.size)} of the file)`],
+        ['distinct', `${formatBytes(stats.uniqueBytes)} (${percent(stats.uniqueBytes, scanned.size)} of the file)`],
       ];
       context.print(lines.map(([key, value]) => `${key!.padEnd(9)}${value}`).join('\n'));
     });
 }
 
 function describeParams({ min, avg, max }: ChunkParams): string {
-  return `min ${prettyBytes(min, { binary: true })}, avg ${prettyBytes(avg, { binary: true })}, max ${prettyBytes(max, { binary: true })}`;
+  return `min ${formatBytes(min)}, avg ${formatBytes(avg)}, max ${formatBytes(max)}`;
 }
 
 function percent(part: number, whole: number): string {

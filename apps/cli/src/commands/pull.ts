@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { Command } from 'commander';
+import { formatBytes } from '../format-bytes.js';
+import { checkUserPath } from '@lxchunk/errors';
 import { FsChunkStore } from '@lxchunk/store';
 import { ManifestCache, pullImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
-import { duration, repeatable } from '../options.js';
+import { duration, parsedOption, repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
 import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
 
@@ -24,10 +25,13 @@ export function pullCommand(context: CommandContext): Command {
     .requiredOption('--out <dir>', 'directory for the image files')
     .option('--seed <file>', 'a local file that may share chunks, e.g. the previous rootfs (repeatable)', repeatable, [])
     .option('--cache <dir>', 'chunk and manifest cache kept across pulls (searched first, filled with what is fetched)')
-    .addOption(new Option('--retry-for <duration>', 'keep retrying a server that went away (e.g. restarting) this long, 0 for no retries').default(60_000, '60s').argParser(duration))
+    .addOption(parsedOption('--retry-for <duration>', 'keep retrying a server that went away (e.g. restarting) this long, 0 for no retries', duration).default(60_000, '60s'))
     .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
-      const client = clientFrom(options);
+      for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
+      await checkUserPath('--out', options.out, 'dir-or-absent');
+      if (options.cache) await checkUserPath('--cache', options.cache, 'dir-or-absent');
+      const client = await clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const cache = options.cache ? await FsChunkStore.open({ dir: options.cache, fsync: false }) : undefined;
@@ -49,10 +53,11 @@ export function pullCommand(context: CommandContext): Command {
           return;
         }
         context.print(`pulled ${result.fingerprint} (${result.type}) into ${options.out}`);
-        for (const file of result.files) context.print(`  ${file.role.padEnd(10)} ${file.path} (${prettyBytes(file.size)})`);
-        const saved = result.bytesTotal > 0 ? (100 * (1 - result.bytesFetched / result.bytesTotal)).toFixed(1) : '0';
+        for (const file of result.files) context.print(`  ${file.role.padEnd(10)} ${file.path} (${formatBytes(file.size)})`);
+        // Fetched bytes include the manifest and its indexes, so they can exceed the image's size: no "saved" ratio.
+        const reused = result.bytesReused > 0 ? `${formatBytes(result.bytesReused)} reused from local copies` : 'nothing reused';
         context.print(
-          `fetched ${prettyBytes(result.bytesFetched)} of ${prettyBytes(result.bytesTotal)} (${saved}% saved); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
+          `fetched ${formatBytes(result.bytesFetched)} for a ${formatBytes(result.bytesTotal)} image (${reused}); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
         );
         if (result.corruptLocalChunks > 0) context.print(`warning: ${result.corruptLocalChunks} local chunk copies were corrupt and fetched instead`);
       } finally {

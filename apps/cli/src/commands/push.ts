@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
+import { formatBytes } from '../format-bytes.js';
 import type { ChunkMethod } from '@lxchunk/chunker';
+import { checkUserPath } from '@lxchunk/errors';
 import { pushImage } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { chunkingOption, repeatable } from '../options.js';
@@ -28,7 +29,9 @@ export function pushCommand(context: CommandContext): Command {
     .addOption(chunkingOption())
     .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, warnings, ...}')
     .action(async (metadata: string, rootfs: string | undefined, options: PushOptions) => {
-      const client = clientFrom(options);
+      await checkUserPath('<metadata>', metadata, 'file');
+      if (rootfs !== undefined) await checkUserPath('<rootfs>', rootfs, 'file');
+      const client = await clientFrom(options);
       const progress = phaseProgress(context.stderr);
       try {
         const result = await pushImage({
@@ -50,7 +53,7 @@ export function pushCommand(context: CommandContext): Command {
         }
         context.print(`pushed ${result.fingerprint} (${result.type}, ${result.manifestStatus === 'created' ? 'new' : 'already known'})`);
         context.print(
-          `uploaded ${prettyBytes(result.bytesUploaded)} for a ${prettyBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
+          `uploaded ${formatBytes(result.bytesUploaded)} for a ${formatBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
         );
         for (const alias of result.aliases) {
           context.print(`alias ${alias.name} -> ${result.fingerprint.slice(0, 12)} (version ${alias.version}${alias.changed ? '' : ', unchanged'})`);

@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { DEFAULT_LIMITS, serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { duration, listenAddress, wholeNumber } from '../options.js';
+import { duration, listenAddress, parsedOption, size, wholeNumber } from '../options.js';
 
 interface ServeOptions {
   data: string;
@@ -21,15 +21,15 @@ export function serveCommand(context: CommandContext): Command {
   return new Command('serve')
     .description('run the HTTP chunk server on a data directory (filesystem chunks + SQLite metadata); SIGTERM drains it')
     .requiredOption('--data <dir>', 'data directory, created on first start; one server per directory')
-    .addOption(new Option('--listen <host:port>', 'address to listen on (port 0 picks a free one)').default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080').argParser(listenAddress))
+    .addOption(parsedOption('--listen <host:port>', 'address to listen on (port 0 picks a free one)', listenAddress).default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080'))
     .option('--no-anonymous', 'refuse anonymous reads (by default anonymous callers may read public images)')
-    .addOption(new Option('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable').default(duration('6h'), '6h').argParser(duration))
-    .addOption(new Option('--retention <n>', 'images kept per alias (newest targets in its history)').default(3).argParser(wholeNumber))
-    .addOption(new Option('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them').default(duration('24h'), '24h').argParser(duration))
+    .addOption(parsedOption('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable', duration).default(duration('6h'), '6h'))
+    .addOption(parsedOption('--retention <n>', 'images kept per alias (newest targets in its history)', wholeNumber).default(3))
+    .addOption(parsedOption('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them', duration).default(duration('24h'), '24h'))
     .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
-    .addOption(new Option('--upload-memory <bytes>', 'request-body bytes all uploads together may hold in memory').default(DEFAULT_LIMITS.maxUploadMemoryBytes).argParser(wholeNumber))
-    .addOption(new Option('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After').default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s').argParser(duration))
-    .addOption(new Option('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable').default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s').argParser(duration))
+    .addOption(parsedOption('--upload-memory <size>', 'request-body bytes all uploads together may hold in memory, e.g. 256M', size).default(DEFAULT_LIMITS.maxUploadMemoryBytes, '128MiB'))
+    .addOption(parsedOption('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After', duration).default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s'))
+    .addOption(parsedOption('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable', duration).default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s'))
     .option('--json', 'print {"url": ...} as the first stdout line once listening')
     .action(async (options: ServeOptions) => {
       const config = serverConfig({

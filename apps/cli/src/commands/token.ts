@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '@lxchunk/errors';
 import { MetadataDb } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { duration } from '../options.js';
+import { duration, parsedOption } from '../options.js';
 
 const SCOPES = ['read', 'push', 'admin'] as const;
 type Scope = (typeof SCOPES)[number];
@@ -25,8 +25,8 @@ export function tokenCommand(context: CommandContext): Command {
     .description('create a token; it is printed once and only its hash is stored')
     .requiredOption('--data <dir>', 'server data directory')
     .requiredOption('--name <name>', 'a unique name, e.g. the CI job or host it is for')
-    .addOption(new Option('--scope <scopes>', 'comma-separated: read, push, admin').default(['read'], 'read').argParser(parseScopes))
-    .addOption(new Option('--expires <duration>', 'lifetime such as 90d (default: never)').argParser(duration))
+    .addOption(parsedOption('--scope <scopes>', 'comma-separated: read, push, admin', parseScopes).default(['read'], 'read'))
+    .addOption(parsedOption('--expires <duration>', 'lifetime such as 90d (default: never)', duration))
     .option('--json', 'print {id, name, scopes, token}')
     .action(async (options: { data: string; name: string; scope: Scope[]; expires?: number; json?: boolean }) => {
       const created = await withDb(options.data, (db) =>

@@ -1,12 +1,13 @@
 import { Command } from 'commander';
-import prettyBytes from 'pretty-bytes';
-import { InvalidInputError } from '@lxchunk/errors';
+import { formatBytes } from '../format-bytes.js';
+import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
 import { openDataDir } from '@lxchunk/server';
 import { verifyChunks, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { countProgress, type Progress } from '../progress.js';
-import { clientFrom, withServerOptions, type ServerOptions } from '../server-options.js';
+import { withServerOptions, type ServerOptions } from '../server-options.js';
+import { withClient } from '../with-client.js';
 
 interface VerifyOptions extends ServerOptions {
   data?: string;
@@ -47,6 +48,8 @@ export function verifyCommand(context: CommandContext): Command {
 }
 
 async function verifyOffline(dir: string, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
+  // Only `serve` creates a data dir: verifying a typo's empty new one would say all is well.
+  await checkUserPath('--data', dir, 'dir');
   // The data dir lock keeps a server from writing chunks while they are judged and moved.
   const dataDir = await openDataDir(dir, { fsync: true });
   try {
@@ -57,17 +60,12 @@ async function verifyOffline(dir: string, repair: boolean, onProgress: (progress
 }
 
 async function verifyOnline(options: ServerOptions, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
-  const client = clientFrom(options);
-  try {
-    return await client.verify({ repair, onProgress, signal });
-  } finally {
-    await client.close();
-  }
+  return withClient(options, (client) => client.verify({ repair, onProgress, signal }));
 }
 
 function printReport(context: CommandContext, report: VerifyReport): void {
   context.print(
-    `verified ${report.chunks} chunk(s): ${report.ok} ok (${prettyBytes(report.okBytes)}), ${report.corrupt} corrupt (${prettyBytes(report.corruptBytes)} stored), ${report.unreadable} unreadable`,
+    `verified ${report.chunks} chunk(s): ${report.ok} ok (${formatBytes(report.okBytes)}), ${report.corrupt} corrupt (${formatBytes(report.corruptBytes)} stored), ${report.unreadable} unreadable`,
   );
   for (const problem of report.problems) {
     const state = problem.kind === 'corrupt' ? (problem.quarantined ? 'quarantined' : 'left in place') : problem.code;
