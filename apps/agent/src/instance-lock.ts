@@ -1,8 +1,10 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmodSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sleep } from '@lxchunk/client';
 import { AgentLockedError } from '@lxchunk/errors';
+import { PRIVATE_DIR, PRIVATE_FILE_MODE, writePrivateFile } from '@lxchunk/store';
 
 /** How the holder runs: a daemon keeps the lock for its whole life, `--once` for one pass. */
 export type AgentMode = 'daemon' | 'once';
@@ -36,8 +38,11 @@ const RETRY_MS = 200;
  * is held. Throws AgentLockedError when refused.
  */
 export async function lockCacheDir(cacheDir: string, mode: AgentMode, options: LockOptions): Promise<InstanceLock> {
-  await mkdir(cacheDir, { recursive: true });
-  const db = new Database(join(cacheDir, 'agent.lock'), { timeout: 0 });
+  await mkdir(cacheDir, PRIVATE_DIR);
+  const lockPath = join(cacheDir, 'agent.lock');
+  const db = new Database(lockPath, { timeout: 0 });
+  // chmod, not open(mode): another descriptor of the file, once closed, would drop our fcntl lock.
+  chmodSync(lockPath, PRIVATE_FILE_MODE);
   let waiting = false;
   try {
     for (;;) {
@@ -73,10 +78,7 @@ function holderPath(cacheDir: string): string {
 }
 
 async function writeHolder(cacheDir: string, holder: LockHolder): Promise<void> {
-  const path = holderPath(cacheDir);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(holder)}\n`);
-  await rename(temp, path);
+  await writePrivateFile(holderPath(cacheDir), `${JSON.stringify(holder)}\n`);
 }
 
 async function readHolder(cacheDir: string): Promise<LockHolder | undefined> {
