@@ -4,8 +4,7 @@
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
 import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
-import { decodeChunk } from '@lxchunk/store';
+import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, decodeChunk, type ChunkFrame } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { abortReason } from './retry-policy.js';
 import type { OnChunk } from './types.js';

@@ -2,16 +2,21 @@ import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
 import {
   BATCH_CONTENT_TYPE,
+  ChunkEncoder,
   FrameStatus,
   MANIFEST_BASE_HEADER,
+  MAX_CHUNK_SIZE,
   MAX_MANIFEST_BYTES,
+  decodeChunk,
   decodeManifest,
   encodeBatchEnd,
   encodeBatchStart,
   encodeFrameHeader,
+  inflateZstdFrame,
   type ImageManifest,
+  type VerifyProgress,
+  type VerifyReport,
 } from '@lxchunk/format';
-import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './bounded.js';
 import { ByteCounter } from './byte-counter.js';

@@ -5,7 +5,7 @@
  */
 import { isChunkId } from '@lxchunk/chunker';
 import { ProtocolError } from '@lxchunk/errors';
-import type { VerifyProblem, VerifyProgress, VerifyReport } from '@lxchunk/store';
+import type { VerifyProblem, VerifyProgress, VerifyReport } from '@lxchunk/format';
 import type { HttpResponse } from './http-transport.js';
 import type { AliasHistoryEntry, AliasInfo, Change, ChangesResult, GcReport, ImageSummary } from './types.js';
 

@@ -24,3 +24,16 @@ export {
   type ChunkFrame,
 } from './chunk-batch-codec.js';
 export { aliasPath, validateAliasName } from './alias-name.js';
+export {
+  ChunkEncoder,
+  DEFAULT_COMPRESSION_LEVEL,
+  MAX_CHUNK_SIZE,
+  ZSTD_MAX_RATIO_PERCENT,
+  decodeChunk,
+  verifyChunkBytes,
+  zstdContentSize,
+  type ChunkEncoding,
+  type EncodedChunk,
+} from './chunk-codec.js';
+export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export type { VerifyProblem, VerifyProgress, VerifyReport } from './verify-report.js';

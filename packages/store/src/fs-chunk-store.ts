@@ -13,7 +13,7 @@ import {
   decodeChunk,
   verifyChunkBytes,
   zstdContentSize,
-} from './chunk-codec.js';
+} from '@lxchunk/format';
 import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
 
 export interface FsChunkStoreOptions {

@@ -10,6 +10,7 @@ export type {
   QuarantineResult,
   QuarantinedChunk,
 } from './chunk-store.js';
+// The chunk codec lives in the wire contract (@lxchunk/format); re-exported for existing importers.
 export {
   ChunkEncoder,
   DEFAULT_COMPRESSION_LEVEL,
@@ -19,7 +20,7 @@ export {
   verifyChunkBytes,
   zstdContentSize,
   type EncodedChunk,
-} from './chunk-codec.js';
+} from '@lxchunk/format';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export {
@@ -31,4 +32,4 @@ export {
   type VerifyReport,
 } from './verify-chunks.js';
 export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
-export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from '@lxchunk/format';

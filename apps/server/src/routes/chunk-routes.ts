@@ -2,7 +2,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkNotFoundError, isLxchunkError } from '@lxchunk/errors';
 import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
-import { decodeChunk } from '@lxchunk/store';
+import { decodeChunk } from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
