@@ -37,3 +37,7 @@ export {
 } from './chunk-codec.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
 export type { VerifyProblem, VerifyProgress, VerifyReport } from './verify-report.js';
+export type { ImageSummary } from './image-summary.js';
+export type { AliasExpectation, AliasHistoryEntry, AliasInfo } from './alias-info.js';
+export type { AliasChange, ChangesResult } from './alias-change.js';
+export type { GcReport } from './gc-report.js';

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ImageNotFoundError, InvalidInputError, PreconditionFailedError } from '@lxchunk/errors';
+import type { AliasChange, AliasExpectation, AliasHistoryEntry as WireAliasHistoryEntry } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
 
 export interface AliasRecord {
@@ -13,8 +14,8 @@ export interface AliasRecord {
   description: string;
 }
 
-/** Compare-and-swap precondition: `If-Match: "<version>"` or `If-None-Match: *`. */
-export type AliasExpectation = { version: number } | { absent: true };
+// The compare-and-swap precondition is the wire contract's (`If-Match` / `If-None-Match: *`).
+export type { AliasExpectation };
 
 export interface AliasSetResult {
   record: AliasRecord;
@@ -22,21 +23,9 @@ export interface AliasSetResult {
   changed: boolean;
 }
 
-export interface AliasHistoryEntry {
-  target: string;
-  version: number;
-  at: number;
-}
-
-export interface Change {
-  seq: number;
-  alias: string;
-  /** null when the alias was deleted. */
-  target: string | null;
-  /** The new version; for a deletion, the version the alias had when deleted. */
-  version: number;
-  at: number;
-}
+/** The wire entries with `at` as stored, epoch ms: the routes send it as ISO 8601. */
+export type AliasHistoryEntry = Omit<WireAliasHistoryEntry, 'at'> & { readonly at: number };
+export type Change = Omit<AliasChange, 'at'> & { readonly at: number };
 
 export const ALIAS_NAME_MAX = 128;
 export const ALIAS_DESCRIPTION_MAX = 4096;

@@ -1,0 +1,15 @@
+import type { ImageType } from './image-manifest.js';
+
+/** An image as `GET /v1/images` lists it: the manifest's fields without its files, plus size and aliases. */
+export interface ImageSummary {
+  readonly fingerprint: string;
+  readonly type: ImageType;
+  readonly architecture: string;
+  readonly created: string;
+  readonly public: boolean;
+  readonly properties: Readonly<Record<string, string>>;
+  /** Sum of the image's file sizes. */
+  readonly size: number;
+  /** Names of the aliases currently targeting it, sorted. */
+  readonly aliases: readonly string[];
+}
