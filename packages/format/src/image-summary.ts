@@ -1,13 +1,7 @@
-import type { ImageType } from './image-manifest.js';
+import type { ImageManifest } from './image-manifest.js';
 
 /** An image as `GET /v1/images` lists it: the manifest's fields without its files, plus size and aliases. */
-export interface ImageSummary {
-  readonly fingerprint: string;
-  readonly type: ImageType;
-  readonly architecture: string;
-  readonly created: string;
-  readonly public: boolean;
-  readonly properties: Readonly<Record<string, string>>;
+export interface ImageSummary extends Omit<ImageManifest, 'files'> {
   /** Sum of the image's file sizes. */
   readonly size: number;
   /** Names of the aliases currently targeting it, sorted. */

@@ -7,17 +7,9 @@ import { fromBlob, toBlob } from './blob-ids.js';
 export type { ImageType };
 
 /** What a push stores: the manifest's bytes plus the fields the server filters and authorizes on. */
-export interface NewImage {
-  readonly fingerprint: string;
+export interface NewImage extends Omit<WireImageSummary, 'aliases'> {
   /** The exact manifest bytes; served back as is. */
   readonly manifest: Uint8Array;
-  readonly type: ImageType;
-  readonly architecture: string;
-  readonly created: string;
-  readonly public: boolean;
-  readonly properties: Readonly<Record<string, string>>;
-  /** Sum of the image's file sizes. */
-  readonly size: number;
   /** Every chunk the manifest references; duplicates allowed (stored once). */
   readonly chunkIds: readonly string[];
 }
