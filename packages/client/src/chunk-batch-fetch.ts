@@ -4,13 +4,13 @@
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
 import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, decodeChunk, type ChunkFrame } from '@lxchunk/format';
+import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, PROTOCOL_LIMITS, decodeChunk, type ChunkFrame } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { abortReason } from './retry-policy.js';
 import type { OnChunk } from './types.js';
 
 /** The API's limit on ids per fetch request. */
-export const MAX_FETCH_IDS = 4096;
+export const MAX_FETCH_IDS = PROTOCOL_LIMITS.maxFetchIds;
 
 export interface BatchFetchContext {
   readonly transport: HttpTransport;
