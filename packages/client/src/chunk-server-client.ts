@@ -2,6 +2,7 @@ import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
 import {
   BATCH_CONTENT_TYPE,
+  CLIENT_ACCEPT_ENCODING,
   ChunkEncoder,
   FrameStatus,
   MANIFEST_BASE_HEADER,
@@ -297,7 +298,7 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/chunks/${id}`,
-      headers: { 'accept-encoding': 'zstd' },
+      headers: { 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
       maxBodyBytes: CHUNK_BODY_LIMIT,
       signal: options.signal,
@@ -377,7 +378,7 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/images/${fingerprint}${base ? `?base=${base.fingerprint}` : ''}`,
-      headers: { accept: 'application/json', 'accept-encoding': 'zstd' },
+      headers: { accept: 'application/json', 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
       signal: options.signal,

@@ -43,3 +43,4 @@ export type { AliasExpectation, AliasHistoryEntry, AliasInfo } from './alias-inf
 export type { AliasChange, ChangesResult } from './alias-change.js';
 export type { GcReport } from './gc-report.js';
 export { PROTOCOL_LIMITS, type ProtocolLimits } from './protocol-limits.js';
+export { CLIENT_ACCEPT_ENCODING, acceptsEncoding } from './accepts-encoding.js';
