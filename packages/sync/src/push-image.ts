@@ -5,6 +5,7 @@ import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxch
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageManifest } from '@lxchunk/format';
 import { detectRootfsKind, fileRoleFor, imageTypeFor, readImageMetadata, toIsoUtc } from '@lxchunk/image';
+import { chooseChunkMethod } from './choose-chunk-method.js';
 import { chunkImageFile } from './chunk-image-file.js';
 import { LocalChunks } from './local-chunks.js';
 import { squashfsAdvice } from './squashfs-advice.js';
@@ -71,7 +72,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     throw new InvalidInputError(`${options.metadataPath} is a unified image (it holds rootfs/); push takes a split image: metadata tarball + rootfs`);
   }
 
-  const rootfsMethod = options.rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc');
+  const rootfsMethod = options.rootfsMethod ?? (await chooseChunkMethod(options.rootfsPath));
   const warnings: string[] = [];
   const sha256 = new Sha256Worker();
   // The server is asked which chunks it lacks while the scan goes on, a batch at a time.
