@@ -85,3 +85,11 @@ export interface ChunkQuarantine {
 }
 
 export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner & ChunkQuarantine;
+
+/**
+ * A chunk's stored bytes as they are (zstd or identity), read synchronously and unverified: a
+ * server sends them as they are to a client that accepts the encoding, after verifying them.
+ */
+export interface StoredChunkSource {
+  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined;
+}

@@ -14,7 +14,7 @@ import {
   verifyChunkBytes,
   zstdContentSize,
 } from '@lxchunk/format';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunkSource } from './chunk-store.js';
 
 export interface FsChunkStoreOptions {
   /** Root directory; chunks live in `dir/chunks`, in-progress writes in `dir/tmp`. */
@@ -59,7 +59,7 @@ const ZSTD_HEADER_MAX = 18;
  * at once and its bytes stay for forensics. In this process a quarantine and a put of one id take
  * turns, so a quarantine never moves the fresh copy a concurrent put just wrote.
  */
-export class FsChunkStore implements ChunkStore {
+export class FsChunkStore implements ChunkStore, StoredChunkSource {
   readonly dir: string;
   private readonly chunksDir: string;
   private readonly tmpDir: string;

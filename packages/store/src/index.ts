@@ -9,6 +9,7 @@ export type {
   PutResult,
   QuarantineResult,
   QuarantinedChunk,
+  StoredChunkSource,
 } from './chunk-store.js';
 // The chunk codec lives in the wire contract (@lxchunk/format); re-exported for existing importers.
 export {
@@ -31,5 +32,4 @@ export {
   type VerifyProgress,
   type VerifyReport,
 } from './verify-chunks.js';
-export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from '@lxchunk/format';
