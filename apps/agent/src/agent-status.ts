@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@lxchunk/store';
 
 export interface AliasStatus {
   readonly fingerprint?: string;
@@ -23,11 +24,7 @@ export function statusPath(cacheDir: string): string {
 
 /** Written after every sync (temp + rename), read by `chunk agent status`. */
 export async function writeStatus(cacheDir: string, status: AgentStatus): Promise<void> {
-  const path = statusPath(cacheDir);
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(status, null, 2)}\n`);
-  await rename(temp, path);
+  await writeFileAtomic(statusPath(cacheDir), `${JSON.stringify(status, null, 2)}\n`);
 }
 
 export async function readStatus(cacheDir: string): Promise<AgentStatus | undefined> {

@@ -1,5 +1,6 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@lxchunk/store';
 
 /** An import under way: written before LXD is asked, removed once the image is in LXD and marked. */
 export interface ImportEntry {
@@ -22,11 +23,7 @@ export class ImportJournal {
   constructor(private readonly dir: string) {}
 
   async begin(entry: Omit<ImportEntry, 'startedAt'>, now = new Date()): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const path = this.pathOf(entry.fingerprint);
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ ...entry, startedAt: now.toISOString() })}\n`);
-    await rename(temp, path);
+    await writeFileAtomic(this.pathOf(entry.fingerprint), `${JSON.stringify({ ...entry, startedAt: now.toISOString() })}\n`);
   }
 
   async end(fingerprint: string): Promise<void> {

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sameParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { isLxchunkError } from '@lxchunk/errors';
 import { decodeIndex, encodeIndex, type ChunkIndex } from '@lxchunk/format';
+import { writeFileAtomic } from '@lxchunk/store';
 import { chunkSeedFile } from '@lxchunk/sync';
 
 /**
@@ -32,10 +33,7 @@ export class SeedIndexes {
     const chunked = await chunkSeedFile(rootfsPath, { params, method, signal });
     if (!chunked) return undefined;
     const index: ChunkIndex = { size: chunked.size, sha256: chunked.sha256, params, method, chunks: chunked.chunks };
-    await mkdir(this.dir, { recursive: true });
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, encodeIndex(index));
-    await rename(temp, path);
+    await writeFileAtomic(path, encodeIndex(index));
     return index;
   }
 }

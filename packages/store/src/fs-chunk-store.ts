@@ -14,6 +14,7 @@ import {
   verifyChunkBytes,
   zstdContentSize,
 } from '@lxchunk/format';
+import { syncDir } from './sync-dir.js';
 import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunkSource } from './chunk-store.js';
 
 export interface FsChunkStoreOptions {
@@ -435,16 +436,6 @@ async function withFile<T>(path: string, fn: (file: FileHandle) => Promise<T>): 
     return await fn(file);
   } finally {
     await file.close();
-  }
-}
-
-// Makes a rename durable: the new directory entry is only on disk once the directory is synced.
-async function syncDir(path: string): Promise<void> {
-  const dir = await open(path, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

@@ -33,3 +33,5 @@ export {
   type VerifyReport,
 } from './verify-chunks.js';
 export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from '@lxchunk/format';
+export { syncDir } from './sync-dir.js';
+export { writeFileAtomic } from './write-file-atomic.js';

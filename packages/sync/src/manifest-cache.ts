@@ -1,7 +1,8 @@
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isChunkId } from '@lxchunk/chunker';
 import { decodeManifest } from '@lxchunk/format';
+import { writeFileAtomic } from '@lxchunk/store';
 
 export interface CachedManifest {
   readonly fingerprint: string;
@@ -55,11 +56,7 @@ export class ManifestCache {
 
   /** Atomic: a crash leaves the old file or the new one, never half of one. */
   async put(fingerprint: string, bytes: Uint8Array): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const path = this.pathOf(fingerprint);
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, path);
+    await writeFileAtomic(this.pathOf(fingerprint), bytes);
   }
 
   private pathOf(fingerprint: string): string {
