@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import getRawBody from 'raw-body';
 import { HashMismatchError, isLxchunkError } from '@lxchunk/errors';
-import { decodeChunk } from '@lxchunk/store';
+import { decodeChunk } from '@lxchunk/format';
 import { contentEncoding } from './content-encoding.js';
 
 /**

@@ -1,17 +1,11 @@
+import type { GcReport } from '@lxchunk/format';
 import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
 import { ChunkKeeper } from './chunk-keeper.js';
 import type { MetadataDb } from './db/metadata-db.js';
 
-export interface GcReport {
-  readonly dryRun: boolean;
-  readonly imagesDeleted: readonly string[];
-  readonly chunksDeleted: number;
-  readonly bytesFreed: number;
-  readonly chunksKept: number;
-  /** Unreferenced chunks spared because an upload in progress holds a lease on them. */
-  readonly leased: number;
-}
+// The report is sent as is by `POST /v1/admin/gc`: its shape is the wire contract's.
+export type { GcReport };
 
 export interface GcOptions {
   readonly db: MetadataDb;

@@ -1,3 +1,5 @@
+import { PROTOCOL_LIMITS } from '@lxchunk/format';
+
 /** Everything a server instance needs to know; the CLI builds it from flags. */
 export interface ServerConfig {
   readonly dataDir: string;
@@ -42,17 +44,9 @@ export interface ServerLimits {
   readonly headersTimeoutMs: number;
 }
 
+/** The API's limits as the client knows them (clients send about 8 MiB per upload batch), plus the server's own. */
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
-  maxChunkBytes: 64 * 1024 * 1024,
-  maxManifestBytes: 64 * 1024 * 1024,
-  maxFetchIds: 4096,
-  // Room for one largest chunk with its framing; clients send about 8 MiB per batch.
-  maxUploadBytes: 128 * 1024 * 1024,
-  maxUploadChunks: 4096,
-  maxMissingIds: 100_000,
-  // 100000 ids as JSON strings are ~6.7 MB.
-  maxJsonBytes: 8 * 1024 * 1024,
-  maxWaitSeconds: 300,
+  ...PROTOCOL_LIMITS,
   // One largest frame and more, or many of the ~8 MiB batches clients send. Six concurrent 64 MiB
   // frames peaked at ~390 MB RSS with this (570 MB unbounded): each frame in flight costs ~4x its
   // size (decoder buffer, copy, zstd attempt, socket pieces not yet collected).

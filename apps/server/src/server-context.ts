@@ -1,4 +1,4 @@
-import type { FsChunkStore } from '@lxchunk/store';
+import type { ChunkStore, StoredChunkSource } from '@lxchunk/store';
 import type { AsyncMutex } from './async-mutex.js';
 import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
@@ -11,7 +11,8 @@ import type { StorageHealth } from './storage-health.js';
 /** What route handlers share; built once per server in start-server.ts. */
 export interface ServerContext {
   readonly config: ServerConfig;
-  readonly store: FsChunkStore;
+  /** Only the capabilities the routes use: any store that can also hand out its stored bytes. */
+  readonly store: ChunkStore & StoredChunkSource;
   readonly db: MetadataDb;
   /** Manifest commits and garbage collection take turns. */
   readonly commitLock: AsyncMutex;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FsChunkStore } from '@lxchunk/store';
+import type { ChunkQuarantine } from '@lxchunk/store';
 import { AsyncMutex } from './async-mutex.js';
 import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
@@ -90,7 +90,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   return { url, closed };
 }
 
-async function countQuarantined(store: FsChunkStore): Promise<number> {
+async function countQuarantined(store: ChunkQuarantine): Promise<number> {
   let count = 0;
   for await (const _ of store.listQuarantined()) count++;
   return count;

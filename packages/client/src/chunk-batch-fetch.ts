@@ -4,14 +4,13 @@
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
 import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, type ChunkFrame } from '@lxchunk/format';
-import { decodeChunk } from '@lxchunk/store';
+import { BATCH_CONTENT_TYPE, CLIENT_ACCEPT_ENCODING, ChunkBatchDecoder, FrameStatus, PROTOCOL_LIMITS, decodeChunk, type ChunkFrame } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { abortReason, sleep } from './retry-policy.js';
 import type { OnChunk } from './types.js';
 
 /** The API's limit on ids per fetch request. */
-export const MAX_FETCH_IDS = 4096;
+export const MAX_FETCH_IDS = PROTOCOL_LIMITS.maxFetchIds;
 
 export interface BatchFetchContext {
   readonly transport: HttpTransport;
@@ -92,7 +91,7 @@ class BatchRound {
     const spec: RequestSpec = {
       method: 'POST',
       path: '/v1/chunks/fetch',
-      headers: { 'content-type': 'application/json', accept: BATCH_CONTENT_TYPE, 'accept-encoding': 'zstd' },
+      headers: { 'content-type': 'application/json', accept: BATCH_CONTENT_TYPE, 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       body: Buffer.from(JSON.stringify({ ids: this.requested })),
       retry: 'idempotent',
       signal: ctx.signal,

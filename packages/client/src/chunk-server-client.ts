@@ -2,16 +2,24 @@ import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
 import {
   BATCH_CONTENT_TYPE,
+  CLIENT_ACCEPT_ENCODING,
+  ChunkEncoder,
   FrameStatus,
   MANIFEST_BASE_HEADER,
+  MAX_CHUNK_SIZE,
   MAX_MANIFEST_BYTES,
+  PROTOCOL_LIMITS,
+  batchStreamBytes,
+  decodeChunk,
   decodeManifest,
   encodeBatchEnd,
   encodeBatchStart,
   encodeFrameHeader,
+  inflateZstdFrame,
   type ImageManifest,
+  type VerifyProgress,
+  type VerifyReport,
 } from '@lxchunk/format';
-import { ChunkEncoder, MAX_CHUNK_SIZE, decodeChunk, inflateZstdFrame, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './bounded.js';
 import { ByteCounter } from './byte-counter.js';
@@ -35,12 +43,16 @@ import type {
 } from './types.js';
 
 /** The API's limit on ids per missing-check request. */
-export const MAX_MISSING_IDS = 100_000;
-/** One putChunks call: the server's per-batch limits, with room for framing in its byte limit. */
-export const MAX_UPLOAD_CHUNKS = 4096;
-export const MAX_UPLOAD_BYTES = 96 * 1024 * 1024;
+export const MAX_MISSING_IDS = PROTOCOL_LIMITS.maxMissingIds;
+/**
+ * One putChunks call: the server's per-batch limits. Its byte limit counts the whole body, so the
+ * chunk bytes get what the framing of a full batch leaves (a frame's payload is never larger than
+ * its chunk: zstd is kept only when smaller).
+ */
+export const MAX_UPLOAD_CHUNKS = PROTOCOL_LIMITS.maxUploadChunks;
+export const MAX_UPLOAD_BYTES = PROTOCOL_LIMITS.maxUploadBytes - batchStreamBytes(MAX_UPLOAD_CHUNKS, 0);
 /** Longest long-poll the API allows. */
-export const MAX_WAIT_SECONDS = 300;
+export const MAX_WAIT_SECONDS = PROTOCOL_LIMITS.maxWaitSeconds;
 
 const CLIENT_VERSION = '0.1.0';
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -202,7 +214,7 @@ export class ChunkServerClient {
    */
   async putChunk(id: string, bytes: Uint8Array, options: CallOptions = {}): Promise<{ stored: boolean }> {
     assertHex64(id);
-    if (!(bytes instanceof Uint8Array)) throw new InvalidInputError(`chunk ${id}: bytes must be a Uint8Array`);
+    assertChunkBytes(id, bytes);
     const encoded = this.encoder?.encode(bytes);
     if (encoded?.encoding === 'zstd') {
       try {
@@ -228,7 +240,7 @@ export class ChunkServerClient {
     let total = 0;
     for (const { id, bytes } of chunks) {
       assertHex64(id);
-      if (!(bytes instanceof Uint8Array)) throw new InvalidInputError(`chunk ${id}: bytes must be a Uint8Array`);
+      assertChunkBytes(id, bytes);
       total += bytes.length;
     }
     if (total > MAX_UPLOAD_BYTES) throw new InvalidInputError(`at most ${MAX_UPLOAD_BYTES} chunk bytes per upload, got ${total}`);
@@ -295,7 +307,7 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/chunks/${id}`,
-      headers: { 'accept-encoding': 'zstd' },
+      headers: { 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
       maxBodyBytes: CHUNK_BODY_LIMIT,
       signal: options.signal,
@@ -375,7 +387,7 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/images/${fingerprint}${base ? `?base=${base.fingerprint}` : ''}`,
-      headers: { accept: 'application/json', 'accept-encoding': 'zstd' },
+      headers: { accept: 'application/json', 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
       signal: options.signal,
@@ -634,4 +646,12 @@ function jsonBody(value: unknown): Uint8Array {
 
 function unexpectedStatus(response: HttpResponse, what: string, expected: string): ProtocolError {
   return new ProtocolError(`${what}: expected HTTP ${expected}, got ${response.status}`);
+}
+
+/** What the server would refuse about one chunk, refused here before anything is sent. */
+function assertChunkBytes(id: string, bytes: Uint8Array): void {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidInputError(`chunk ${id}: bytes must be a Uint8Array`);
+  if (bytes.length > PROTOCOL_LIMITS.maxChunkBytes) {
+    throw new InvalidInputError(`chunk ${id}: ${bytes.length} bytes exceeds the ${PROTOCOL_LIMITS.maxChunkBytes}-byte maximum`);
+  }
 }

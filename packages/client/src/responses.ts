@@ -5,7 +5,7 @@
  */
 import { isChunkId } from '@lxchunk/chunker';
 import { ProtocolError } from '@lxchunk/errors';
-import type { VerifyProblem, VerifyProgress, VerifyReport } from '@lxchunk/store';
+import { IMAGE_TYPES, type ImageType, type VerifyProblem, type VerifyProgress, type VerifyReport } from '@lxchunk/format';
 import type { HttpResponse } from './http-transport.js';
 import type { AliasHistoryEntry, AliasInfo, Change, ChangesResult, GcReport, ImageSummary } from './types.js';
 
@@ -92,7 +92,7 @@ export function asImageList(value: unknown): ImageSummary[] {
     const what = `images[${i}]`;
     const o = obj(entry, what);
     const type = str(o, 'type', what);
-    if (type !== 'container' && type !== 'virtual-machine') throw new ProtocolError(`${what}.type: unknown image type`);
+    if (!(IMAGE_TYPES as readonly string[]).includes(type)) throw new ProtocolError(`${what}.type: unknown image type`);
     if (typeof o.public !== 'boolean') throw new ProtocolError(`${what}.public: expected a boolean`);
     const properties = obj(o.properties, `${what}.properties`);
     for (const [key, v] of Object.entries(properties)) {
@@ -102,7 +102,7 @@ export function asImageList(value: unknown): ImageSummary[] {
     if (!aliases.every((a) => typeof a === 'string')) throw new ProtocolError(`${what}.aliases: expected strings`);
     return {
       fingerprint: fingerprint(o, 'fingerprint', what),
-      type,
+      type: type as ImageType,
       architecture: str(o, 'architecture', what),
       created: str(o, 'created', what),
       public: o.public,

@@ -1,4 +1,10 @@
-import type { ImageType } from '@lxchunk/format';
+import type { AliasChange } from '@lxchunk/format';
+
+// The response shapes are the wire contract's (@lxchunk/format); re-exported so importers of the
+// client keep working.
+export type { AliasExpectation, AliasHistoryEntry, AliasInfo, ChangesResult, GcReport, ImageSummary } from '@lxchunk/format';
+/** One change-feed entry (the contract's AliasChange). */
+export type Change = AliasChange;
 
 /** Every method takes this last: aborting stops the request, its retries and any backoff wait. */
 export interface CallOptions {
@@ -36,67 +42,10 @@ export interface ChunkServerClientOptions {
   readonly compressUploads?: boolean;
 }
 
-export interface AliasInfo {
-  readonly name: string;
-  /** Fingerprint of the image the alias points at. */
-  readonly target: string;
-  /** Increases by 1 on every change: the compare-and-swap token. */
-  readonly version: number;
-  /** ISO 8601 time of the last change. */
-  readonly updated: string;
-}
-
-export interface AliasHistoryEntry {
-  readonly target: string;
-  readonly version: number;
-  /** ISO 8601. */
-  readonly at: string;
-}
-
-/** What `setAlias` expects to find: a given version, or no alias at all. */
-export type AliasExpectation = { readonly version: number } | { readonly absent: true };
-
-export interface Change {
-  readonly seq: number;
-  readonly alias: string;
-  /** Null when the alias was deleted. */
-  readonly target: string | null;
-  readonly version: number;
-  /** ISO 8601. */
-  readonly at: string;
-}
-
-export interface ChangesResult {
-  /** The latest sequence number: pass it as `since` to the next call. */
-  readonly seq: number;
-  readonly changes: readonly Change[];
-}
-
-export interface ImageSummary {
-  readonly fingerprint: string;
-  readonly type: ImageType;
-  readonly architecture: string;
-  readonly created: string;
-  readonly public: boolean;
-  readonly properties: Readonly<Record<string, string>>;
-  readonly size: number;
-  readonly aliases: readonly string[];
-}
-
 export interface ImageFilter {
   readonly alias?: string;
   readonly architecture?: string;
   readonly properties?: Readonly<Record<string, string>>;
-}
-
-export interface GcReport {
-  /** Fingerprints of the images retention deleted (or would delete, in a dry run). */
-  readonly imagesDeleted: readonly string[];
-  readonly chunksDeleted: number;
-  readonly bytesFreed: number;
-  readonly chunksKept: number;
-  readonly leased: number;
-  readonly dryRun: boolean;
 }
 
 export interface FetchChunksResult {

@@ -1,5 +1,5 @@
 import { ProtocolError, errorFromBody } from '@lxchunk/errors';
-import type { VerifyProgress, VerifyReport } from '@lxchunk/store';
+import type { VerifyProgress, VerifyReport } from '@lxchunk/format';
 import { asVerifyProgress, asVerifyReport } from './responses.js';
 
 /** A progress line is tiny; a report lists at most 1000 problems. Anything longer is not ours. */

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { chunkId } from '@lxchunk/chunker';
 import { isLxchunkError } from '@lxchunk/errors';
 import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
-import { ChunkEncoder } from '@lxchunk/store';
+import { ChunkEncoder } from '@lxchunk/format';
 import { ChunkServerClient, RetryPolicy, aliasPath, parseRetryAfter } from '../src/index.js';
 import { FakeServer, sendError, sendJson } from './fake-server.js';
 

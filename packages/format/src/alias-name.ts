@@ -1,6 +1,7 @@
 import { InvalidInputError } from '@lxchunk/errors';
 
-const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+export const ALIAS_NAME_MAX = 128;
+const ALIAS_NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,${ALIAS_NAME_MAX - 1}}$`);
 
 /**
  * Alias names look like LXD's (`debian/12/cloud`): letters, digits, `.`, `_`, `-` and `/`
@@ -10,7 +11,7 @@ const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 export function validateAliasName(name: unknown): string {
   if (typeof name !== 'string' || !ALIAS_NAME.test(name)) {
     throw new InvalidInputError(
-      `alias name must be 1-128 characters of [A-Za-z0-9._/-] starting with a letter or digit, got ${JSON.stringify(String(name).slice(0, 140))}`,
+      `alias name must be 1-${ALIAS_NAME_MAX} characters of [A-Za-z0-9._/-] starting with a letter or digit, got ${JSON.stringify(String(name).slice(0, 140))}`,
     );
   }
   const segments = name.split('/');

@@ -10,12 +10,13 @@
  */
 import { ID_BYTES, idFromBytes, idToBytes, type ChunkId } from '@lxchunk/chunker';
 import { ProtocolError } from '@lxchunk/errors';
+import { MAX_CHUNK_SIZE } from './chunk-codec.js';
 
 export const BATCH_MAGIC = 'LXCB';
 export const BATCH_CONTENT_TYPE = 'application/vnd.lxchunk.chunks';
 export const FRAME_HEADER_BYTES = ID_BYTES + 1 + 4;
-/** Largest payload a frame may announce: the chunker's largest chunk. */
-export const MAX_FRAME_PAYLOAD = 64 * 1024 * 1024;
+/** Largest payload a frame may announce: the largest chunk (its zstd form is kept only when smaller). */
+export const MAX_FRAME_PAYLOAD = MAX_CHUNK_SIZE;
 
 export const FrameStatus = {
   identity: 0,
@@ -35,6 +36,14 @@ export interface ChunkFrame {
 const MAGIC_BYTES = Buffer.from(BATCH_MAGIC, 'ascii');
 /** A held buffer above this is for one large frame only. */
 const LARGE_HOLD = 1024 * 1024;
+
+/**
+ * Length of a whole batch stream of `frames` frames carrying `payloadBytes` in all: what the
+ * encoders below produce, so upload limits and transfer estimates count the bytes actually sent.
+ */
+export function batchStreamBytes(frames: number, payloadBytes: number): number {
+  return MAGIC_BYTES.length + frames * FRAME_HEADER_BYTES + payloadBytes + FRAME_HEADER_BYTES;
+}
 
 export function encodeBatchStart(): Uint8Array {
   return Uint8Array.from(MAGIC_BYTES);

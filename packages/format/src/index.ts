@@ -10,7 +10,7 @@ export {
   type ImageManifest,
   type ImageType,
 } from './image-manifest.js';
-export { MANIFEST_BASE_HEADER, MANIFEST_VERSION, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';
+export { MANIFEST_BASE_HEADER, MANIFEST_VERSION, MANIFEST_ZSTD_LEVEL, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';
 export {
   BATCH_CONTENT_TYPE,
   BATCH_MAGIC,
@@ -18,9 +18,29 @@ export {
   FRAME_HEADER_BYTES,
   FrameStatus,
   MAX_FRAME_PAYLOAD,
+  batchStreamBytes,
   encodeBatchEnd,
   encodeBatchStart,
   encodeFrameHeader,
   type ChunkFrame,
 } from './chunk-batch-codec.js';
-export { aliasPath, validateAliasName } from './alias-name.js';
+export { ALIAS_NAME_MAX, aliasPath, validateAliasName } from './alias-name.js';
+export {
+  ChunkEncoder,
+  DEFAULT_COMPRESSION_LEVEL,
+  MAX_CHUNK_SIZE,
+  ZSTD_MAX_RATIO_PERCENT,
+  decodeChunk,
+  verifyChunkBytes,
+  zstdContentSize,
+  type ChunkEncoding,
+  type EncodedChunk,
+} from './chunk-codec.js';
+export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export type { VerifyProblem, VerifyProgress, VerifyReport } from './verify-report.js';
+export type { ImageSummary } from './image-summary.js';
+export type { AliasExpectation, AliasHistoryEntry, AliasInfo } from './alias-info.js';
+export type { AliasChange, ChangesResult } from './alias-change.js';
+export type { GcReport } from './gc-report.js';
+export { PROTOCOL_LIMITS, type ProtocolLimits } from './protocol-limits.js';
+export { CLIENT_ACCEPT_ENCODING, acceptsEncoding } from './accepts-encoding.js';

@@ -1,14 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { InvalidInputError } from '@lxchunk/errors';
+import type { FileRole, ImageType } from '@lxchunk/format';
 import { COMPRESSION_MAGIC_BYTES, detectCompression } from './compression.js';
 import { DISK_HEAD_BYTES, checkDiskImage } from './disk-image.js';
 import { ioError, readHead } from './read-head.js';
 
 /** What an image's second file holds: a container's squashfs, or a VM disk (qcow2 or raw). */
 export type RootfsKind = 'squashfs' | 'qcow2' | 'raw';
-/** Spelled as in @lxchunk/format's ImageType and FileRole (this package does not depend on it). */
-export type ImageType = 'container' | 'virtual-machine';
-export type RootfsRole = 'rootfs' | 'rootfs.img';
+/** The manifest's role of an image's second file. */
+export type RootfsRole = Exclude<FileRole, 'metadata'>;
+// Re-exported: importers of this package named it here before the wire contract owned it.
+export type { ImageType };
 
 /** Enough for a GPT header at LBA 1 of a 4Kn disk; the tar magic (257) and the others come before. */
 const HEAD_BYTES = DISK_HEAD_BYTES;

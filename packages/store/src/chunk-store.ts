@@ -6,8 +6,10 @@
  * touches anything, so an id can never be used as a path trick.
  */
 
-/** How a chunk's bytes are held: zstd-compressed, or as-is when compression would not pay. */
-export type ChunkEncoding = 'zstd' | 'identity';
+import type { ChunkEncoding } from '@lxchunk/format';
+
+// Kept importable from here: the encoding is the wire codec's, stores only hold it.
+export type { ChunkEncoding };
 
 export interface ChunkStat {
   readonly id: string;
@@ -83,3 +85,11 @@ export interface ChunkQuarantine {
 }
 
 export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner & ChunkQuarantine;
+
+/**
+ * A chunk's stored bytes as they are (zstd or identity), read synchronously and unverified: a
+ * server sends them as they are to a client that accepts the encoding, after verifying them.
+ */
+export interface StoredChunkSource {
+  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined;
+}

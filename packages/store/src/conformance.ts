@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chunkId } from '@lxchunk/chunker';
 import type { ErrorCode } from '@lxchunk/errors';
-import { MAX_CHUNK_SIZE } from './chunk-codec.js';
+import { MAX_CHUNK_SIZE } from '@lxchunk/format';
 import type { ChunkStore, QuarantinedChunk } from './chunk-store.js';
 
 export interface StoreFixture {

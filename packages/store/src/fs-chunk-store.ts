@@ -13,8 +13,9 @@ import {
   decodeChunk,
   verifyChunkBytes,
   zstdContentSize,
-} from './chunk-codec.js';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
+} from '@lxchunk/format';
+import { syncDir } from './sync-dir.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunkSource } from './chunk-store.js';
 import { PRIVATE_DIR, PRIVATE_FILE_MODE } from './private-mode.js';
 
 export interface FsChunkStoreOptions {
@@ -60,7 +61,7 @@ const ZSTD_HEADER_MAX = 18;
  * at once and its bytes stay for forensics. In this process a quarantine and a put of one id take
  * turns, so a quarantine never moves the fresh copy a concurrent put just wrote.
  */
-export class FsChunkStore implements ChunkStore {
+export class FsChunkStore implements ChunkStore, StoredChunkSource {
   readonly dir: string;
   private readonly chunksDir: string;
   private readonly tmpDir: string;
@@ -436,16 +437,6 @@ async function withFile<T>(path: string, fn: (file: FileHandle) => Promise<T>): 
     return await fn(file);
   } finally {
     await file.close();
-  }
-}
-
-// Makes a rename durable: the new directory entry is only on disk once the directory is synced.
-async function syncDir(path: string): Promise<void> {
-  const dir = await open(path, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

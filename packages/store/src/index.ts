@@ -9,7 +9,9 @@ export type {
   PutResult,
   QuarantineResult,
   QuarantinedChunk,
+  StoredChunkSource,
 } from './chunk-store.js';
+// The chunk codec lives in the wire contract (@lxchunk/format); re-exported for existing importers.
 export {
   ChunkEncoder,
   DEFAULT_COMPRESSION_LEVEL,
@@ -19,7 +21,7 @@ export {
   verifyChunkBytes,
   zstdContentSize,
   type EncodedChunk,
-} from './chunk-codec.js';
+} from '@lxchunk/format';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export {
@@ -30,7 +32,7 @@ export {
   type VerifyProgress,
   type VerifyReport,
 } from './verify-chunks.js';
-export { describeChunkStoreConformance, type StoreFixture } from './conformance.js';
-export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from './zstd-frame.js';
+export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from '@lxchunk/format';
 export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode.js';
 export { writePrivateFile } from './write-private-file.js';
+export { syncDir } from './sync-dir.js';

@@ -1,6 +1,6 @@
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkCorruptError, ChunkNotFoundError } from '@lxchunk/errors';
-import { ChunkEncoder, decodeChunk, verifyChunkBytes } from './chunk-codec.js';
+import { ChunkEncoder, decodeChunk, verifyChunkBytes } from '@lxchunk/format';
 import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk } from './chunk-store.js';
 
 export interface MemoryChunkStoreOptions {

@@ -1,42 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isLxchunkError } from '@lxchunk/errors';
+import type { VerifyProblem, VerifyProgress, VerifyReport } from '@lxchunk/format';
 import type { ChunkPruner, ChunkQuarantine, ChunkReader } from './chunk-store.js';
+
+// The report is what `POST /v1/admin/verify` streams: its shape is the wire contract's.
+export type { VerifyProblem, VerifyProgress, VerifyReport };
 
 /** How many problems a report lists by id; the counts are always complete. */
 export const MAX_LISTED_PROBLEMS = 1000;
-
-export interface VerifyProblem {
-  readonly id: string;
-  /** `corrupt`: the stored bytes are not the id's; `unreadable`: the store could not read them (IO_ERROR). */
-  readonly kind: 'corrupt' | 'unreadable';
-  readonly code: string;
-  readonly message: string;
-  /** Moved to quarantine by this pass (only with `repair`). */
-  readonly quarantined: boolean;
-}
-
-export interface VerifyReport {
-  readonly repair: boolean;
-  /** Chunks read and verified (those deleted meanwhile, e.g. by GC, are not counted). */
-  readonly chunks: number;
-  readonly ok: number;
-  readonly corrupt: number;
-  readonly unreadable: number;
-  /** Corrupt chunks moved to quarantine: the next push of an image that needs them uploads them again. */
-  readonly quarantined: number;
-  /** Uncompressed bytes of the intact chunks. */
-  readonly okBytes: number;
-  /** Stored bytes of the corrupt chunks. */
-  readonly corruptBytes: number;
-  /** The first MAX_LISTED_PROBLEMS corrupt or unreadable chunks. */
-  readonly problems: readonly VerifyProblem[];
-}
-
-export interface VerifyProgress {
-  readonly done: number;
-  /** Chunks listed when the pass started (done may pass it if chunks arrive meanwhile). */
-  readonly total: number;
-}
 
 export interface VerifyOptions {
   /** Quarantine every corrupt chunk found. */

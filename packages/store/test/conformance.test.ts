@@ -1,13 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  FsChunkStore,
-  MemoryChunkStore,
-  describeChunkStoreConformance,
-  type MemoryChunkStoreOptions,
-  type StoreFixture,
-} from '../src/index.js';
+import { describeChunkStoreConformance, type StoreFixture } from '../src/conformance.js';
+import { FsChunkStore, MemoryChunkStore, type MemoryChunkStoreOptions } from '../src/index.js';
 
 // With fsync the writes are asynchronous and durable; without, synchronous page-cache copies: two write paths.
 for (const fsync of [true, false]) {

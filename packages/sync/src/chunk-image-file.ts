@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { chunkFile, type ChunkMethod, type ChunkedFile, type ScanOptions, type SegmentedLayout } from '@lxchunk/chunker';
 import { isLxchunkError } from '@lxchunk/errors';
 import { mapSquashfs, squashfsSegments, type SquashfsMap } from '@lxchunk/squashfs';
@@ -35,17 +34,5 @@ export async function chunkSeedFile(path: string, options: ImageChunkOptions): P
   } catch (err) {
     if (options.method !== 'cdc' && isLxchunkError(err, 'INVALID_INPUT')) return undefined;
     throw err;
-  }
-}
-
-/** 'squashfs' for a file that starts with squashfs' magic, else 'cdc': what push would choose. */
-export async function defaultChunkMethod(path: string): Promise<ChunkMethod> {
-  const file = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await file.read(head, 0, 4, 0);
-    return bytesRead === 4 && head.toString('latin1') === 'hsqs' ? 'squashfs' : 'cdc';
-  } finally {
-    await file.close();
   }
 }

@@ -1,9 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import { FRAME_HEADER_BYTES, encodeManifest, type ChunkIndex } from '@lxchunk/format';
-import { MAX_FETCH_IDS } from '@lxchunk/client';
-import { ChunkEncoder, compressZstdFrame } from '@lxchunk/store';
-import { chunkImageFile, chunkSeedFile, defaultChunkMethod } from './chunk-image-file.js';
+import {
+  ChunkEncoder,
+  MANIFEST_ZSTD_LEVEL,
+  PROTOCOL_LIMITS,
+  batchStreamBytes,
+  compressZstdFrame,
+  encodeManifest,
+  type ChunkIndex,
+} from '@lxchunk/format';
+import { chooseChunkMethod } from './choose-chunk-method.js';
+import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
 import type { ProgressListener } from './progress-event.js';
 
 export interface EstimateOptions {
@@ -39,8 +46,7 @@ export interface EstimateResult {
  * against that seed's manifest (modelled from its index; metadata and properties differ slightly).
  */
 export async function estimateTransfer(options: EstimateOptions): Promise<EstimateResult> {
-  // How push would cut it; what kind of image file it is does not matter for an estimate.
-  const method = options.method ?? (await defaultChunkMethod(options.target));
+  const method = options.method ?? (await chooseChunkMethod(options.target));
   const params = options.params ?? defaultParamsFor(method);
   const have = new Set<string>();
   let baseManifest: Uint8Array | undefined;
@@ -51,7 +57,7 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   }
   const encoder = new ChunkEncoder();
   const counted = new Set<string>();
-  let wireChunkBytes = 0;
+  let payloadBytes = 0;
   let fetchedChunks = 0;
   let reusedBytes = 0;
   const targetSize = (await stat(options.target)).size;
@@ -71,17 +77,19 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
       }
       counted.add(id);
       fetchedChunks++;
-      wireChunkBytes += FRAME_HEADER_BYTES + encoder.encode(bytes).stored.length;
+      // Sent as stored: the server's store keeps the zstd form by this same encoder's rule.
+      payloadBytes += encoder.encode(bytes).stored.length;
     },
   });
-  const batches = Math.ceil(fetchedChunks / MAX_FETCH_IDS);
-  // Each batch response: 4-byte magic and a trailer frame.
-  const framing = batches * (4 + FRAME_HEADER_BYTES);
-  const indexBytes = compressZstdFrame(manifestFor(target), { level: 3, ...(baseManifest ? { dictionary: baseManifest } : {}) }).length;
+  // Pull asks for at most maxFetchIds per request; each answer is one batch stream (its magic and
+  // trailer once per request, a frame header per chunk).
+  const batches = Math.ceil(fetchedChunks / PROTOCOL_LIMITS.maxFetchIds);
+  const wireChunkBytes = batches === 0 ? 0 : batchStreamBytes(fetchedChunks, payloadBytes) + (batches - 1) * batchStreamBytes(0, 0);
+  const indexBytes = compressZstdFrame(manifestFor(target), { level: MANIFEST_ZSTD_LEVEL, ...(baseManifest ? { dictionary: baseManifest } : {}) }).length;
   const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
   return {
     bytesTotal: target.size,
-    bytesFetched: indexBytes + framing + wireChunkBytes,
+    bytesFetched: indexBytes + wireChunkBytes,
     bytesReused: reusedBytes,
     chunksTotal: distinct,
     chunksFetched: fetchedChunks,

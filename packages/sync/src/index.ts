@@ -4,7 +4,8 @@ export { estimateTransfer, type EstimateOptions, type EstimateResult } from './e
 export { LocalChunks } from './local-chunks.js';
 export { PartialFile, type Placement } from './partial-file.js';
 export type { ProgressEvent, ProgressListener } from './progress-event.js';
-export { chunkImageFile, chunkSeedFile, defaultChunkMethod, type ChunkedImageFile, type ImageChunkOptions } from './chunk-image-file.js';
+export { chunkImageFile, chunkSeedFile, type ChunkedImageFile, type ImageChunkOptions } from './chunk-image-file.js';
+export { chooseChunkMethod } from './choose-chunk-method.js';
 export { squashfsAdvice } from './squashfs-advice.js';
 export { ManifestCache, type CachedManifest } from './manifest-cache.js';
 export { fetchManifest, type FetchedManifest } from './fetch-manifest.js';

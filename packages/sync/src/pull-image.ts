@@ -1,10 +1,10 @@
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InlineSha256, Sha256Worker, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
 import { ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
-import { PRIVATE_DIR, type ChunkStore } from '@lxchunk/store';
+import { PRIVATE_DIR, syncDir, type ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -214,7 +214,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       await rename(join(staging, `${manifest.files[i]!.role}.partial`), file.path);
       crashPoint('pull.rename');
     }
-    await syncDirectory(options.outDir);
+    await syncDir(options.outDir, { bestEffort: true });
     await local.close();
     await rm(staging, { recursive: true, force: true });
     return {
@@ -256,9 +256,3 @@ async function addSeed(local: LocalChunks, seed: Seed, manifest: ImageManifest, 
   }
 }
 
-/** Makes the renames durable. Some filesystems cannot fsync a directory; the renames stand anyway. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  await handle.sync().catch(() => undefined);
-  await handle.close();
-}

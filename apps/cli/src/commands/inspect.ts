@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { defaultParamsFor, validateParams, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { checkUserPath } from '@lxchunk/errors';
 import { chunkOffsets, indexStats } from '@lxchunk/format';
-import { chunkImageFile, defaultChunkMethod } from '@lxchunk/sync';
+import { chunkImageFile, chooseChunkMethod } from '@lxchunk/sync';
 import { formatBytes } from '../format-bytes.js';
 import { chunkingOption, parsedOption, size } from '../options.js';
 import { byteProgress } from '../progress.js';
@@ -28,7 +28,7 @@ export function inspectCommand(context: CommandContext): Command {
     .addOption(parsedOption('--max <size>', 'maximum chunk size, e.g. 256K', size))
     .action(async (file: string, options: InspectOptions) => {
       await checkUserPath('<file>', file, 'file');
-      const method = options.chunking ?? (await defaultChunkMethod(file));
+      const method = options.chunking ?? (await chooseChunkMethod(file));
       const defaults = defaultParamsFor(method);
       const params = validateParams({
         min: options.min ?? defaults.min,

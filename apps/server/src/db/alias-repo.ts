@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { ImageNotFoundError, InvalidInputError, PreconditionFailedError } from '@lxchunk/errors';
+import { ImageNotFoundError, InvalidInputError, PreconditionFailedError, isLxchunkError } from '@lxchunk/errors';
+import { ALIAS_NAME_MAX, validateAliasName, type AliasChange, type AliasExpectation, type AliasHistoryEntry as WireAliasHistoryEntry } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
 
 export interface AliasRecord {
@@ -13,8 +14,8 @@ export interface AliasRecord {
   description: string;
 }
 
-/** Compare-and-swap precondition: `If-Match: "<version>"` or `If-None-Match: *`. */
-export type AliasExpectation = { version: number } | { absent: true };
+// The compare-and-swap precondition is the wire contract's (`If-Match` / `If-None-Match: *`).
+export type { AliasExpectation };
 
 export interface AliasSetResult {
   record: AliasRecord;
@@ -22,37 +23,22 @@ export interface AliasSetResult {
   changed: boolean;
 }
 
-export interface AliasHistoryEntry {
-  target: string;
-  version: number;
-  at: number;
-}
+/** The wire entries with `at` as stored, epoch ms: the routes send it as ISO 8601. */
+export type AliasHistoryEntry = Omit<WireAliasHistoryEntry, 'at'> & { readonly at: number };
+export type Change = Omit<AliasChange, 'at'> & { readonly at: number };
 
-export interface Change {
-  seq: number;
-  alias: string;
-  /** null when the alias was deleted. */
-  target: string | null;
-  /** The new version; for a deletion, the version the alias had when deleted. */
-  version: number;
-  at: number;
-}
-
-export const ALIAS_NAME_MAX = 128;
 export const ALIAS_DESCRIPTION_MAX = 4096;
-const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+export { ALIAS_NAME_MAX };
 
-/**
- * API rules for alias names: 1–128 chars of [A-Za-z0-9._/-], starting with a letter or digit,
- * no `..` segment, no `//`, not ending in `/`.
- */
+/** The contract's alias-name rule (@lxchunk/format validateAliasName), as a test. */
 export function isValidAliasName(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length <= ALIAS_NAME_MAX &&
-    ALIAS_NAME.test(name) &&
-    !name.split('/').some((segment) => segment === '' || segment === '..')
-  );
+  try {
+    validateAliasName(name);
+    return true;
+  } catch (err) {
+    if (isLxchunkError(err, 'INVALID_INPUT')) return false;
+    throw err;
+  }
 }
 
 interface AliasRow {
@@ -168,7 +154,8 @@ export class AliasRepo {
    * `description` undefined keeps the current one ('' on creation).
    */
   set(name: string, target: string, expect: AliasExpectation, description?: string): AliasSetResult {
-    if (!isValidAliasName(name)) throw new InvalidInputError(`invalid alias name ${JSON.stringify(name)}`);
+    // The same rule as the routes and the client: a name the repo stores can always be addressed.
+    validateAliasName(name);
     toBlob(target, 'alias target');
     validateExpectation(expect);
     if (description !== undefined && (typeof description !== 'string' || description.length > ALIAS_DESCRIPTION_MAX)) {

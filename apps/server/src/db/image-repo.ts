@@ -1,40 +1,25 @@
 import type Database from 'better-sqlite3';
 import { ConflictError, ImageInUseError, InvalidInputError } from '@lxchunk/errors';
+import { IMAGE_TYPES, type ImageSummary as WireImageSummary, type ImageType } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
 
-export type ImageType = 'container' | 'virtual-machine';
+// The wire contract's names; re-exported for importers of the db module.
+export type { ImageType };
 
 /** What a push stores: the manifest's bytes plus the fields the server filters and authorizes on. */
-export interface NewImage {
-  readonly fingerprint: string;
+export interface NewImage extends Omit<WireImageSummary, 'aliases'> {
   /** The exact manifest bytes; served back as is. */
   readonly manifest: Uint8Array;
-  readonly type: ImageType;
-  readonly architecture: string;
-  readonly created: string;
-  readonly public: boolean;
-  readonly properties: Readonly<Record<string, string>>;
-  /** Sum of the image's file sizes. */
-  readonly size: number;
   /** Every chunk the manifest references; duplicates allowed (stored once). */
   readonly chunkIds: readonly string[];
 }
 
-/** An image as listed: everything but the manifest bytes and the chunk ids. */
-export interface ImageSummary {
-  fingerprint: string;
-  type: ImageType;
-  architecture: string;
-  created: string;
-  public: boolean;
-  properties: Record<string, string>;
-  size: number;
+/** An image as listed: the wire summary plus what only the server keeps (sent along, unused by clients). */
+export interface ImageSummary extends WireImageSummary {
   /** Number of distinct chunks referenced. */
-  chunkCount: number;
+  readonly chunkCount: number;
   /** Epoch ms when the server stored it. */
-  pushedAt: number;
-  /** Names of the aliases currently targeting it, sorted. */
-  aliases: string[];
+  readonly pushedAt: number;
 }
 
 export interface StoredImage extends Omit<ImageSummary, 'aliases'> {
@@ -55,7 +40,6 @@ export interface ImageListFilter {
 
 export type ChunkAccess = 'public' | 'private' | 'none';
 
-const IMAGE_TYPES: readonly string[] = ['container', 'virtual-machine'];
 
 interface ImageRow {
   fingerprint: Buffer;

@@ -1,8 +1,7 @@
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkNotFoundError, isLxchunkError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
-import { decodeChunk } from '@lxchunk/store';
+import { BATCH_CONTENT_TYPE, FrameStatus, acceptsEncoding, decodeChunk, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
@@ -62,7 +61,7 @@ export function chunkRoutes(context: ServerContext): Router {
   router.get('/v1/chunks/:id', async (req, res) => {
     const id = req.params.id;
     assertHex64(id, 'chunk id');
-    const chunk = load(id, principalOf(res), acceptsZstd(req));
+    const chunk = load(id, principalOf(res), acceptsEncoding(req.headers['accept-encoding'], 'zstd'));
     if (!chunk) throw new ChunkNotFoundError(id);
     res.set({
       ETag: `"${id}"`,
@@ -114,7 +113,7 @@ export function chunkRoutes(context: ServerContext): Router {
   router.post('/v1/chunks/fetch', ...json, async (req, res) => {
     const principal = principalOf(res);
     const ids = parseIdList(req.body, config.limits.maxFetchIds);
-    const acceptZstd = acceptsZstd(req);
+    const acceptZstd = acceptsEncoding(req.headers['accept-encoding'], 'zstd');
     res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     // Frames go out corked, a group at a time: one writev per group instead of two writes per chunk.
     res.cork();
@@ -142,10 +141,6 @@ export function chunkRoutes(context: ServerContext): Router {
   });
 
   return router;
-}
-
-function acceptsZstd(req: Request): boolean {
-  return /(^|[\s,])zstd(\s*;\s*q=(?!0(\.0*)?\s*($|,))[\d.]+)?\s*($|,)/.test(req.headers['accept-encoding'] ?? '');
 }
 
 /** Waits until the socket buffer has room again; false once the client is gone. */

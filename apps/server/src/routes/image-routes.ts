@@ -1,27 +1,15 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { MANIFEST_BASE_HEADER, decodeManifest, validateAliasName } from '@lxchunk/format';
-import { compressZstdFrame } from '@lxchunk/store';
+import { MANIFEST_BASE_HEADER, MANIFEST_ZSTD_LEVEL, acceptsEncoding, compressZstdFrame, decodeManifest, validateAliasName } from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { reserveBodyMemory } from '../reserve-body-memory.js';
 import { canReadPrivate, requireScope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 
-/** Level 3: within 2% of level 19 on manifests, at a millisecond instead of twenty. */
-const MANIFEST_ZSTD_LEVEL = 3;
-
 /** How many missing ids a refused manifest lists; the count is always exact. */
 const MISSING_LISTED = 1000;
-
-/** `zstd` listed in Accept-Encoding, and not refused with q=0. */
-function acceptsZstd(header: string | undefined): boolean {
-  return (header ?? '').split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    return coding === 'zstd' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
-  });
-}
 
 export function imageRoutes(context: ServerContext): Router {
   const { store, db, config, commitLock } = context;
@@ -78,7 +66,7 @@ export function imageRoutes(context: ServerContext): Router {
       ETag: `"${fingerprint}"`,
       Vary: 'Accept-Encoding',
     });
-    if (!acceptsZstd(req.headers['accept-encoding'])) {
+    if (!acceptsEncoding(req.headers['accept-encoding'], 'zstd')) {
       res.end(image.manifest);
       return;
     }

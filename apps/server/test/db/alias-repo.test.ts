@@ -67,7 +67,7 @@ describe('AliasRepo', () => {
     assert.equal(db.aliases.get('a')?.version, 1);
 
     assertLxError(() => db.aliases.set('a', 'not-hex', { version: 1 }), InvalidIdError, 'INVALID_ID');
-    for (const bad of ['', '-x', 'a//b', 'a/', 'a/../b', '..', 'a b', 'x'.repeat(129), 'é']) {
+    for (const bad of ['', '-x', 'a//b', 'a/', 'a/../b', '..', 'a b', 'x'.repeat(129), 'é', 'a/./b', 'a/.', 'x/history', 'debian/12/history']) {
       assert.equal(isValidAliasName(bad), false, bad);
       assertLxError(() => db.aliases.set(bad, fp(1), { absent: true }), InvalidInputError, 'INVALID_INPUT');
     }

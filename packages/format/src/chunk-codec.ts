@@ -1,7 +1,6 @@
 import { PARAM_LIMITS, assertHex64, chunkId } from '@lxchunk/chunker';
 import { ChunkCorruptError, HashMismatchError, InvalidInputError } from '@lxchunk/errors';
 import { Compressor } from 'zstd-napi';
-import type { ChunkEncoding } from './chunk-store.js';
 import { inflateZstdFrame, zstdFrameContentSize } from './zstd-frame.js';
 
 /**
@@ -17,6 +16,9 @@ export const MAX_CHUNK_SIZE: number = PARAM_LIMITS.max.high;
 export const ZSTD_MAX_RATIO_PERCENT = 97;
 
 export const DEFAULT_COMPRESSION_LEVEL = 3;
+
+/** How a chunk's bytes are held and sent: zstd-compressed, or as-is when compression would not pay. */
+export type ChunkEncoding = 'zstd' | 'identity';
 
 export interface EncodedChunk {
   readonly encoding: ChunkEncoding;
