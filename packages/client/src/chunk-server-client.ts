@@ -4,6 +4,7 @@ import {
   BATCH_CONTENT_TYPE,
   FrameStatus,
   MANIFEST_BASE_HEADER,
+  MANIFEST_DICT_MEDIA_TYPE,
   MAX_MANIFEST_BYTES,
   decodeManifest,
   encodeBatchEnd,
@@ -350,8 +351,8 @@ export class ChunkServerClient {
     throw unexpectedStatus(response, 'PUT manifest', '200 or 201');
   }
 
-  /** The manifest as stored, decoded and validated; its fingerprint must be the one asked for. */
   /**
+   * The manifest as stored, decoded and validated; its fingerprint must be the one asked for.
    * With `base` (the exact bytes of a manifest this host already holds, as the server sent them)
    * the server compresses against it, and the answer costs about the index entries that changed.
    * `base` in the result says whether it was used.
@@ -366,20 +367,26 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/images/${fingerprint}${base ? `?base=${base.fingerprint}` : ''}`,
-      headers: { accept: 'application/json', 'accept-encoding': 'zstd' },
+      headers: { accept: base ? `${MANIFEST_DICT_MEDIA_TYPE}, application/json;q=0.9` : 'application/json', 'accept-encoding': 'zstd' },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
       signal: options.signal,
     };
     const response = await this.transport.call(spec);
     const encoding = response.headers['content-encoding'];
+    const type = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const usedBase = response.headers[MANIFEST_BASE_HEADER];
     if (usedBase !== undefined && (typeof usedBase !== 'string' || usedBase !== base?.fingerprint)) {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: compressed against ${JSON.stringify(usedBase)}, which was not offered`);
     }
+    const fail = (reason: string, cause?: unknown) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause });
     let body = response.body;
-    if (encoding === 'zstd') {
-      const fail = (reason: string, cause?: unknown) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause });
+    if (type === MANIFEST_DICT_MEDIA_TYPE) {
+      if (!usedBase) throw fail(`${MANIFEST_DICT_MEDIA_TYPE} without the ${MANIFEST_BASE_HEADER} header`);
+      if (encoding !== undefined && encoding !== 'identity') throw fail(`unexpected content-encoding ${JSON.stringify(encoding)}`);
+      body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, fail, base!.bytes);
+    } else if (encoding === 'zstd') {
+      // Servers before the dictionary media type labelled that body Content-Encoding: zstd with the base header.
       body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, fail, usedBase ? base!.bytes : undefined);
     } else if (encoding !== undefined && encoding !== 'identity') {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected content-encoding ${JSON.stringify(encoding)}`);

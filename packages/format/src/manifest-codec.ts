@@ -38,6 +38,12 @@ export const MANIFEST_VERSION = 1;
  * the zstd body was compressed against (absent: no dictionary). Wire vocabulary shared by server and client.
  */
 export const MANIFEST_BASE_HEADER = 'lxchunk-manifest-base';
+/**
+ * Media type of a manifest compressed as one zstd frame against the base manifest's bytes as a
+ * dictionary. Not a Content-Encoding: no generic client can decode it, so it is sent only to a
+ * request that lists it in Accept.
+ */
+export const MANIFEST_DICT_MEDIA_TYPE = 'application/vnd.lxchunk.manifest+zstd-dict';
 /** Checked before parsing: JSON.parse of an unbounded body is an easy way to exhaust memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { MANIFEST_BASE_HEADER, decodeManifest, validateAliasName } from '@lxchunk/format';
+import { MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, decodeManifest, validateAliasName } from '@lxchunk/format';
 import { compressZstdFrame } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
@@ -20,6 +20,15 @@ function acceptsZstd(header: string | undefined): boolean {
   return (header ?? '').split(',').some((part) => {
     const [coding, ...params] = part.trim().toLowerCase().split(';');
     return coding === 'zstd' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+  });
+}
+
+/** If-None-Match lists `etag` (or is `*`); weak validators match too, as GET allows. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
   });
 }
 
@@ -72,24 +81,28 @@ export function imageRoutes(context: ServerContext): Router {
     const base = req.query['base'];
     if (base !== undefined && typeof base !== 'string') throw new InvalidInputError('query parameter base must appear once');
     if (base !== undefined) assertHex64(base, 'base fingerprint');
+    // A host that holds the manifest of an earlier image names it as `base`: compressed against
+    // it, the new manifest costs about the index entries that changed. That body is its own media
+    // type, sent only to those who list it in Accept: labelled as a Content-Encoding, curl and
+    // browsers would try to decode it without the dictionary. An unknown or unreadable base is
+    // ignored (the answer says which representation it is).
+    const dictionary = base !== undefined && req.accepts(['application/json', MANIFEST_DICT_MEDIA_TYPE]) === MANIFEST_DICT_MEDIA_TYPE ? readable(base)?.manifest : undefined;
+    const zstd = dictionary !== undefined || acceptsZstd(req.headers['accept-encoding']);
+    // Each representation has its own validator, so no cache confuses one with another.
+    const etag = `"${fingerprint}${dictionary ? `.base-${base}` : zstd ? '.zstd' : ''}"`;
     res.set({
-      'Content-Type': 'application/json',
+      'Content-Type': dictionary ? MANIFEST_DICT_MEDIA_TYPE : 'application/json',
       'Cache-Control': `${image.public ? 'public' : 'private'}, max-age=31536000, immutable`,
-      ETag: `"${fingerprint}"`,
-      Vary: 'Accept-Encoding',
+      ETag: etag,
+      Vary: base !== undefined ? 'Accept, Accept-Encoding' : 'Accept-Encoding',
     });
-    if (!acceptsZstd(req.headers['accept-encoding'])) {
-      res.end(image.manifest);
+    if (dictionary) res.set(MANIFEST_BASE_HEADER, base!);
+    else if (zstd) res.set('Content-Encoding', 'zstd');
+    if (matchesEtag(req.headers['if-none-match'], etag)) {
+      res.status(304).end();
       return;
     }
-    // A host that holds the manifest of an earlier image names it as `base`: compressed against
-    // it, the new manifest costs about the index entries that changed. An unknown or unreadable
-    // base is ignored (the answer says which dictionary, if any, was used).
-    const dictionary = base !== undefined ? readable(base)?.manifest : undefined;
-    const compressed = compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) });
-    res.set('Content-Encoding', 'zstd');
-    if (dictionary) res.set(MANIFEST_BASE_HEADER, base!);
-    res.end(compressed);
+    res.end(zstd ? compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) }) : image.manifest);
   });
 
   router.get('/v1/images', (req, res) => {
