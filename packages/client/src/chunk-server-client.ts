@@ -3,6 +3,7 @@ import { InvalidInputError, ProtocolError, isLxchunkError } from '@lxchunk/error
 import {
   BATCH_CONTENT_TYPE,
   FrameStatus,
+  IMAGE_CHUNKS_MISSING_HEADER,
   MANIFEST_BASE_HEADER,
   MANIFEST_DICT_MEDIA_TYPE,
   MAX_MANIFEST_BYTES,
@@ -401,6 +402,24 @@ export class ChunkServerClient {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: answered the manifest of ${manifest.fingerprint}`);
     }
     return { manifest, bytes: body, ...(usedBase ? { base: usedBase } : {}) };
+  }
+
+  /**
+   * Whether the server holds the image, and how many of its chunks it lacks now (undefined from
+   * servers that do not say). Asked before a push sends the manifest again.
+   */
+  async imageState(fingerprint: string, options: CallOptions = {}): Promise<{ stored: false } | { stored: true; chunksMissing: number | undefined }> {
+    assertHex64(fingerprint, 'fingerprint');
+    const spec: RequestSpec = { method: 'HEAD', path: `/v1/images/${fingerprint}`, retry: 'idempotent', signal: options.signal };
+    try {
+      const response = await this.transport.call(spec);
+      const header = response.headers[IMAGE_CHUNKS_MISSING_HEADER];
+      const count = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+      return { stored: true, chunksMissing: count };
+    } catch (err) {
+      if (isLxchunkError(err, 'IMAGE_NOT_FOUND') || isLxchunkError(err, 'NOT_FOUND')) return { stored: false };
+      throw err;
+    }
   }
 
   async listImages(filter: ImageFilter = {}, options: CallOptions = {}): Promise<ImageSummary[]> {

@@ -44,6 +44,8 @@ export const MANIFEST_BASE_HEADER = 'lxchunk-manifest-base';
  * request that lists it in Accept.
  */
 export const MANIFEST_DICT_MEDIA_TYPE = 'application/vnd.lxchunk.manifest+zstd-dict';
+/** Response header of `HEAD /v1/images/{fp}`: how many of the stored image's chunks are absent now. */
+export const IMAGE_CHUNKS_MISSING_HEADER = 'lxchunk-chunks-missing';
 /** Checked before parsing: JSON.parse of an unbounded body is an easy way to exhaust memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 

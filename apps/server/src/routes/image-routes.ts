@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, decodeManifest, validateAliasName } from '@lxchunk/format';
+import { IMAGE_CHUNKS_MISSING_HEADER, MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, decodeManifest, validateAliasName } from '@lxchunk/format';
 import { compressZstdFrame } from '@lxchunk/store';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
@@ -66,6 +66,24 @@ export function imageRoutes(context: ServerContext): Router {
     });
     if (outcome === 'created') context.storage.wrote();
     res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
+  });
+
+  // Before GET, which express would otherwise answer HEAD with. A pusher asks this before sending
+  // a manifest: an image stored whole needs nothing sent again. The count is how many of its
+  // chunks are absent now (quarantined as corrupt): then a push must upload them again.
+  router.head('/v1/images/:fingerprint', async (req, res) => {
+    const fingerprint = req.params.fingerprint!;
+    assertHex64(fingerprint, 'fingerprint');
+    const image = db.images.get(fingerprint);
+    if (!image || !(image.public || canReadPrivate(principalOf(res)))) throw new ImageNotFoundError(fingerprint);
+    const present = await Promise.all(image.chunkIds.map((id) => store.has(id)));
+    res.set({
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache',
+      ETag: `"${fingerprint}"`,
+      [IMAGE_CHUNKS_MISSING_HEADER]: String(present.filter((has) => !has).length),
+    });
+    res.status(200).end();
   });
 
   router.get('/v1/images/:fingerprint', (req, res) => {
