@@ -32,6 +32,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   IMAGE_NOT_FOUND: EXIT.notFound,
   ALIAS_NOT_FOUND: EXIT.notFound,
   NOT_FOUND: EXIT.notFound,
+  METHOD_NOT_ALLOWED: EXIT.usage,
   CONFLICT: EXIT.conflict,
   IMAGE_IN_USE: EXIT.conflict,
   PRECONDITION_FAILED: EXIT.conflict,

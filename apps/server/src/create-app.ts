@@ -3,6 +3,7 @@ import { NotFoundError } from '@lxchunk/errors';
 import { authenticate } from './authenticate.js';
 import { bodyIdleTimeout } from './body-idle-timeout.js';
 import { httpErrorHandler } from './http-error-handler.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { aliasRoutes } from './routes/alias-routes.js';
 import { changeRoutes } from './routes/change-routes.js';
@@ -29,13 +30,12 @@ export function createApp(context: ServerContext): Express {
     next();
   });
   app.use(bodyIdleTimeout(context.config.limits.bodyIdleTimeoutMs));
-  app.use(opsRoutes(context));
+  const ops = opsRoutes(context);
+  app.use(ops);
   app.use('/v1', authenticate(context));
-  app.use(chunkRoutes(context));
-  app.use(imageRoutes(context));
-  app.use(aliasRoutes(context));
-  app.use(changeRoutes(context));
-  app.use(adminRoutes(context));
+  const routers = [chunkRoutes(context), imageRoutes(context), aliasRoutes(context), changeRoutes(context), adminRoutes(context)];
+  for (const router of routers) app.use(router);
+  app.use(methodNotAllowed([ops, ...routers]));
   app.use((req) => {
     throw new NotFoundError(`no route for ${req.method} ${req.path}`);
   });

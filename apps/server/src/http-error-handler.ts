@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { HTTP_STATUS, UnavailableError, errorBody } from '@lxchunk/errors';
+import { HTTP_STATUS, MethodNotAllowedError, UnavailableError, errorBody } from '@lxchunk/errors';
 import type { StorageHealth } from './storage-health.js';
 import { toLxchunkError } from './to-lxchunk-error.js';
 
@@ -20,6 +20,7 @@ export function httpErrorHandler(log: (entry: Record<string, unknown>) => void, 
       res.destroy();
       return;
     }
+    if (error instanceof MethodNotAllowedError) res.set('Allow', error.allowed.join(', '));
     if (error instanceof UnavailableError && error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(HTTP_STATUS[error.code]).json(errorBody(error));
   };

@@ -20,6 +20,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   IMAGE_NOT_FOUND: 404,
   ALIAS_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   IMAGE_IN_USE: 409,
   PRECONDITION_FAILED: 412,
