@@ -5,14 +5,14 @@ export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'lxchunk_http_requests_total',
-    help: 'HTTP requests by route, method and status',
-    labelNames: ['route', 'method', 'status'],
+    help: 'HTTP requests by route, method, status and code (the stable error code, or "ok")',
+    labelNames: ['route', 'method', 'status', 'code'],
     registers: [this.registry],
   });
   readonly duration = new Histogram({
     name: 'lxchunk_http_request_duration_seconds',
-    help: 'HTTP request duration by route',
-    labelNames: ['route'],
+    help: 'HTTP request duration by route and code (the stable error code, or "ok")',
+    labelNames: ['route', 'code'],
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60],
     registers: [this.registry],
   });

@@ -33,10 +33,10 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   const metrics = new ServerMetrics(() => countQuarantined(dataDir.store));
   const dataDir = await openDataDir(config.dataDir, {
     fsync: config.fsync,
-    onLockLost: (err) => config.log({ level: 'error', msg: 'data dir lock lost', error: err.message }),
+    onLockLost: (err) => config.logger.error({ error: err.message }, 'data dir lock lost'),
     onQuarantine: (chunk) => {
       metrics.chunksQuarantined.inc();
-      config.log({ level: 'warn', msg: 'corrupt chunk quarantined: the next push that needs it uploads it again', id: chunk.id, path: chunk.path });
+      config.logger.warn({ id: chunk.id, path: chunk.path }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
   const drain = new AbortController();
@@ -48,7 +48,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
     metrics,
-    storage: new StorageHealth(metrics, config.log),
+    storage: new StorageHealth(metrics, config.logger),
     uploadMemory: new ByteBudget(config.limits.maxUploadMemoryBytes, config.limits.uploadMemoryWaitMs, (inUse, waiting) => {
       metrics.uploadMemoryBytes.set(inUse);
       metrics.uploadMemoryWaiting.set(waiting);
@@ -85,9 +85,9 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     // A GC pass in progress holds the commit lock; wait for it before closing the DB under it.
     await context.commitLock.run(() => undefined);
     await dataDir.close();
-    config.log({ level: 'info', msg: 'server stopped', url });
+    config.logger.info({ url }, 'server stopped');
   })();
-  config.log({ level: 'info', msg: 'server listening', url, dataDir: config.dataDir });
+  config.logger.info({ url, dataDir: config.dataDir }, 'server listening');
   return { url, closed };
 }
 
@@ -109,8 +109,8 @@ async function periodicGc(context: ServerContext): Promise<void> {
     });
     context.metrics.gcRuns.inc();
     context.metrics.gcBytesFreed.inc(report.bytesFreed);
-    context.config.log({ level: 'info', msg: 'gc', ...report, imagesDeleted: report.imagesDeleted.length });
+    context.config.logger.info({ ...report, imagesDeleted: report.imagesDeleted.length }, 'gc');
   } catch (err) {
-    context.config.log({ level: 'error', msg: 'gc failed', error: String(err) });
+    context.config.logger.error({ error: String(err) }, 'gc failed');
   }
 }

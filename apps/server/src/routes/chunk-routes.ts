@@ -54,9 +54,9 @@ export function chunkRoutes(context: ServerContext): Router {
     } catch (err) {
       if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
       metrics.corruptChunks.inc();
-      config.log({ level: 'error', msg: 'corrupt chunk on disk, not served', id, error: (err as Error).message });
+      config.logger.error({ id, error: (err as Error).message }, 'corrupt chunk on disk, not served');
       // Moved aside, it is reported missing from now on, so the next push uploads it again.
-      void store.quarantine(id).catch((error: unknown) => config.log({ level: 'error', msg: 'quarantining a corrupt chunk failed', id, error: String(error) }));
+      void store.quarantine(id).catch((error: unknown) => config.logger.error({ id, error: String(error) }, 'quarantining a corrupt chunk failed'));
       return undefined;
     }
   }
