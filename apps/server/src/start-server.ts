@@ -11,7 +11,9 @@ import { openDataDir } from './data-dir.js';
 import { collectGarbage } from './garbage-collector.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
+import { SERVER_VERSION } from './server-version.js';
 import { ServerMetrics } from './server-metrics.js';
+import { StoredTotalsCache } from './stored-totals.js';
 import { StorageHealth } from './storage-health.js';
 
 export interface RunningServer {
@@ -29,8 +31,9 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
-  // The gauge is read at scrape time only, once dataDir is set.
-  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store));
+  // The gauges are read at scrape time only, once dataDir is set.
+  const storedTotals = new StoredTotalsCache(() => dataDir.db, () => dataDir.store);
+  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store), () => storedTotals.get(), SERVER_VERSION);
   const dataDir = await openDataDir(config.dataDir, {
     fsync: config.fsync,
     onLockLost: (err) => config.logger.error({ error: err.message }, 'data dir lock lost'),
@@ -99,6 +102,7 @@ async function countQuarantined(store: FsChunkStore): Promise<number> {
 
 async function periodicGc(context: ServerContext): Promise<void> {
   try {
+    const started = performance.now();
     const report = await collectGarbage({
       db: context.db,
       store: context.store,
@@ -107,8 +111,7 @@ async function periodicGc(context: ServerContext): Promise<void> {
       retentionKeep: context.config.retentionKeep,
       dryRun: false,
     });
-    context.metrics.gcRuns.inc();
-    context.metrics.gcBytesFreed.inc(report.bytesFreed);
+    context.metrics.gcPassed(report, (performance.now() - started) / 1000);
     context.config.logger.info({ ...report, imagesDeleted: report.imagesDeleted.length }, 'gc');
   } catch (err) {
     context.config.logger.error({ error: String(err) }, 'gc failed');
