@@ -90,7 +90,10 @@ export interface GcReport {
   readonly chunksDeleted: number;
   readonly bytesFreed: number;
   readonly chunksKept: number;
+  /** Unreferenced chunks spared by leases (announced or uploaded by pushes not yet committed). */
   readonly leased: number;
+  /** When the last of those leases ends (ISO 8601); null when none, or from older servers. */
+  readonly leasesEndBy: string | null;
   readonly dryRun: boolean;
 }
 

@@ -22,7 +22,12 @@ export function gcCommand(context: CommandContext): Command {
         }
         const verb = report.dryRun ? 'would delete' : 'deleted';
         context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${prettyBytes(report.bytesFreed)} freed`);
-        context.print(`kept ${report.chunksKept} referenced chunk(s) and ${report.leased} leased by uploads in progress`);
+        context.print(`kept ${report.chunksKept} referenced chunk(s)`);
+        // Leases outlive the pushes that took them: say what they are, not that uploads are running.
+        if (report.leased > 0) {
+          const end = report.leasesEndBy ? `, leases end by ${report.leasesEndBy}` : '';
+          context.print(`leased: ${report.leased} chunk(s) announced or uploaded by pushes not yet committed${end}`);
+        }
       } finally {
         await dataDir.close();
       }
