@@ -34,6 +34,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   ALIAS_NOT_FOUND: EXIT.notFound,
   AMBIGUOUS_REF: EXIT.usage,
   NOT_FOUND: EXIT.notFound,
+  METHOD_NOT_ALLOWED: EXIT.usage,
   CONFLICT: EXIT.conflict,
   IMAGE_IN_USE: EXIT.conflict,
   PRECONDITION_FAILED: EXIT.conflict,

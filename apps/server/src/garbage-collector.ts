@@ -41,18 +41,22 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
     let bytesFreed = 0;
     let chunksKept = 0;
     let leased = 0;
+    let leasesEnd = 0;
     for await (const id of store.list()) {
       // Most chunks are referenced or leased: no stat for those. The keeper checks again before deleting.
       const stat = keeper.isProtected(id, isReferenced) ? undefined : await store.stat(id);
       const outcome = await keeper.sweep(id, isReferenced, dryRun);
       if (outcome === 'referenced') chunksKept++;
-      else if (outcome === 'leased') leased++;
+      else if (outcome === 'leased') {
+        leased++;
+        leasesEnd = Math.max(leasesEnd, db.leases.until(id) ?? 0);
+      }
       else if (outcome === 'deleted') {
         chunksDeleted++;
         bytesFreed += stat?.storedSize ?? 0;
       }
     }
-    return { dryRun, imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased };
+    return { dryRun, imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, leasesEndBy: leasesEnd > 0 ? new Date(leasesEnd).toISOString() : null };
   };
   return options.commitLock ? options.commitLock.run(sweep) : sweep();
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
-import { HTTP_STATUS, UnavailableError, errorBody } from '@lxchunk/errors';
+import { HTTP_STATUS, MethodNotAllowedError, UnavailableError, errorBody } from '@lxchunk/errors';
+import type { Logger } from './server-logger.js';
 import type { StorageHealth } from './storage-health.js';
 import { toLxchunkError } from './to-lxchunk-error.js';
 
@@ -8,18 +9,21 @@ import { toLxchunkError } from './to-lxchunk-error.js';
  * status from HTTP_STATUS. Library errors are mapped to our codes first (toLxchunkError); anything
  * unexpected is logged and answered as INTERNAL without its stack.
  */
-export function httpErrorHandler(log: (entry: Record<string, unknown>) => void, storage: StorageHealth): ErrorRequestHandler {
+export function httpErrorHandler(logger: Logger, storage: StorageHealth): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     // A full disk is logged once by StorageHealth, not per failed request.
     const error = storage.classify(err) ?? toLxchunkError(err, req);
     if (error.code === 'INTERNAL' || error.code === 'IO_ERROR' || error.code === 'CHUNK_CORRUPT') {
-      log({ level: 'error', msg: 'request failed', method: req.method, path: req.path, code: error.code, error: String((err as Error)?.stack ?? err) });
+      logger.error({ method: req.method, path: req.path, code: error.code, error: String((err as Error)?.stack ?? err) }, 'request failed');
     }
+    // The access log and the metrics label the request with it.
+    res.locals.errorCode = error.code;
     if (res.headersSent) {
       // Mid-stream: the only honest signal left is to cut the response short.
       res.destroy();
       return;
     }
+    if (error instanceof MethodNotAllowedError) res.set('Allow', error.allowed.join(', '));
     if (error instanceof UnavailableError && error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(HTTP_STATUS[error.code]).json(errorBody(error));
   };

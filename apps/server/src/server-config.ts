@@ -1,4 +1,5 @@
 import { PROTOCOL_LIMITS } from '@lxchunk/format';
+import { createServerLogger, type Logger } from './server-logger.js';
 
 /** Everything a server instance needs to know; the CLI builds it from flags. */
 export interface ServerConfig {
@@ -17,7 +18,8 @@ export interface ServerConfig {
   /** fsync chunk files before acknowledging them. */
   readonly fsync: boolean;
   readonly limits: ServerLimits;
-  readonly log: (entry: Record<string, unknown>) => void;
+  /** Structured log (pino): one JSON line per entry, access lines included. */
+  readonly logger: Logger;
 }
 
 export interface ServerLimits {
@@ -67,7 +69,7 @@ export function serverConfig(partial: Partial<ServerConfig> & Pick<ServerConfig,
     retentionKeep: 3,
     fsync: true,
     limits: DEFAULT_LIMITS,
-    log: (entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`),
+    logger: partial.logger ?? createServerLogger(),
     ...partial,
   };
 }

@@ -5,14 +5,14 @@ export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'lxchunk_http_requests_total',
-    help: 'HTTP requests by route, method and status',
-    labelNames: ['route', 'method', 'status'],
+    help: 'HTTP requests by route, method, status and code (the stable error code, or "ok")',
+    labelNames: ['route', 'method', 'status', 'code'],
     registers: [this.registry],
   });
   readonly duration = new Histogram({
     name: 'lxchunk_http_request_duration_seconds',
-    help: 'HTTP request duration by route',
-    labelNames: ['route'],
+    help: 'HTTP request duration by route and code (the stable error code, or "ok")',
+    labelNames: ['route', 'code'],
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60],
     registers: [this.registry],
   });
@@ -59,11 +59,28 @@ export class ServerMetrics {
     help: 'Uploads waiting for room in the upload budget',
     registers: [this.registry],
   });
+  readonly gcLastRun = new Gauge({
+    name: 'lxchunk_gc_last_run_timestamp_seconds',
+    help: 'When the last garbage collection pass (not a dry run) finished, Unix time; 0 before the first',
+    registers: [this.registry],
+  });
+  readonly gcLastDuration = new Gauge({
+    name: 'lxchunk_gc_last_duration_seconds',
+    help: 'How long the last garbage collection pass (not a dry run) took',
+    registers: [this.registry],
+  });
   readonly gcRuns = new Counter({ name: 'lxchunk_gc_runs_total', help: 'Garbage collection passes', registers: [this.registry] });
   readonly gcBytesFreed = new Counter({ name: 'lxchunk_gc_bytes_freed_total', help: 'Bytes freed by GC', registers: [this.registry] });
 
-  /** `countQuarantined` is asked at each scrape: operators remove quarantined files by hand once examined. */
-  constructor(countQuarantined: () => Promise<number> = async () => 0) {
+  /**
+   * `countQuarantined` is asked at each scrape: operators remove quarantined files by hand once
+   * examined. `stored` is asked at scrapes too; it may answer from a cache.
+   */
+  constructor(
+    countQuarantined: () => Promise<number> = async () => 0,
+    stored: () => Promise<StoredTotals> = async () => ({ images: 0, chunks: 0, bytes: 0 }),
+    version = 'unknown',
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lxchunk_' });
     this.quarantinedChunks = new Gauge({
       name: 'lxchunk_quarantined_chunks',
@@ -73,5 +90,32 @@ export class ServerMetrics {
         this.set(await countQuarantined());
       },
     });
+    const storedGauge = (name: string, help: string, key: keyof StoredTotals) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.set((await stored())[key]);
+        },
+      });
+    storedGauge('lxchunk_stored_images', 'Images stored', 'images');
+    storedGauge('lxchunk_stored_chunks', 'Chunk files stored (referenced or not; counted at most once a minute)', 'chunks');
+    storedGauge('lxchunk_stored_chunk_bytes', 'Bytes of chunk files stored, as stored (counted at most once a minute)', 'bytes');
+    new Gauge({ name: 'lxchunk_build_info', help: 'The running server build; always 1', labelNames: ['version'], registers: [this.registry] }).set({ version }, 1);
   }
+
+  /** A garbage collection pass that was not a dry run finished. */
+  gcPassed(report: { readonly bytesFreed: number }, seconds: number): void {
+    this.gcRuns.inc();
+    this.gcBytesFreed.inc(report.bytesFreed);
+    this.gcLastRun.set(Date.now() / 1000);
+    this.gcLastDuration.set(seconds);
+  }
+}
+
+export interface StoredTotals {
+  readonly images: number;
+  readonly chunks: number;
+  readonly bytes: number;
 }

@@ -11,7 +11,9 @@ import { openDataDir } from './data-dir.js';
 import { collectGarbage } from './garbage-collector.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
+import { SERVER_VERSION } from './server-version.js';
 import { ServerMetrics } from './server-metrics.js';
+import { StoredTotalsCache } from './stored-totals.js';
 import { StorageHealth } from './storage-health.js';
 
 export interface RunningServer {
@@ -29,13 +31,14 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
-  // The gauge is read at scrape time only, once dataDir is set.
-  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store));
+  // The gauges are read at scrape time only, once dataDir is set.
+  const storedTotals = new StoredTotalsCache(() => dataDir.db, () => dataDir.store);
+  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store), () => storedTotals.get(), SERVER_VERSION);
   const dataDir = await openDataDir(config.dataDir, {
     fsync: config.fsync,
     onQuarantine: (chunk) => {
       metrics.chunksQuarantined.inc();
-      config.log({ level: 'warn', msg: 'corrupt chunk quarantined: the next push that needs it uploads it again', id: chunk.id, path: chunk.path });
+      config.logger.warn({ id: chunk.id, path: chunk.path }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
   const drain = new AbortController();
@@ -47,7 +50,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
     metrics,
-    storage: new StorageHealth(metrics, config.log),
+    storage: new StorageHealth(metrics, config.logger),
     uploadMemory: new ByteBudget(config.limits.maxUploadMemoryBytes, config.limits.uploadMemoryWaitMs, (inUse, waiting) => {
       metrics.uploadMemoryBytes.set(inUse);
       metrics.uploadMemoryWaiting.set(waiting);
@@ -84,9 +87,9 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     // A GC pass in progress holds the commit lock; wait for it before closing the DB under it.
     await context.commitLock.run(() => undefined);
     await dataDir.close();
-    config.log({ level: 'info', msg: 'server stopped', url });
+    config.logger.info({ url }, 'server stopped');
   })();
-  config.log({ level: 'info', msg: 'server listening', url, dataDir: config.dataDir });
+  config.logger.info({ url, dataDir: config.dataDir }, 'server listening');
   return { url, closed };
 }
 
@@ -98,6 +101,7 @@ async function countQuarantined(store: ChunkQuarantine): Promise<number> {
 
 async function periodicGc(context: ServerContext): Promise<void> {
   try {
+    const started = performance.now();
     const report = await collectGarbage({
       db: context.db,
       store: context.store,
@@ -106,10 +110,9 @@ async function periodicGc(context: ServerContext): Promise<void> {
       retentionKeep: context.config.retentionKeep,
       dryRun: false,
     });
-    context.metrics.gcRuns.inc();
-    context.metrics.gcBytesFreed.inc(report.bytesFreed);
-    context.config.log({ level: 'info', msg: 'gc', ...report, imagesDeleted: report.imagesDeleted.length });
+    context.metrics.gcPassed(report, (performance.now() - started) / 1000);
+    context.config.logger.info({ ...report, imagesDeleted: report.imagesDeleted.length }, 'gc');
   } catch (err) {
-    context.config.log({ level: 'error', msg: 'gc failed', error: String(err) });
+    context.config.logger.error({ error: String(err) }, 'gc failed');
   }
 }

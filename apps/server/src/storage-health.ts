@@ -1,4 +1,5 @@
 import { StorageFullError } from '@lxchunk/errors';
+import type { Logger } from './server-logger.js';
 import type { ServerMetrics } from './server-metrics.js';
 
 /** Since when writes fail for lack of space, and the first such failure. */
@@ -20,7 +21,7 @@ export class StorageHealth {
 
   constructor(
     private readonly metrics: ServerMetrics,
-    private readonly log: (entry: Record<string, unknown>) => void,
+    private readonly logger: Logger,
   ) {}
 
   get full(): StorageFullState | undefined {
@@ -36,7 +37,7 @@ export class StorageHealth {
       const reason = `no space left in the data dir (${code})`;
       this.fullState = { since: Date.now(), reason };
       this.metrics.storageFull.set(1);
-      this.log({ level: 'error', msg: 'storage full: uploads fail until space is freed', code, error: String((err as Error)?.message ?? err) });
+      this.logger.error({ code, error: String((err as Error)?.message ?? err) }, 'storage full: uploads fail until space is freed');
     }
     // The message names no path: the cause (with paths) stays in the log.
     return new StorageFullError(`the server's storage is full (${code}); nothing was stored for this request, retry once space is freed`, { cause: err });
@@ -47,7 +48,7 @@ export class StorageHealth {
     if (this.fullState === undefined) return;
     this.fullState = undefined;
     this.metrics.storageFull.set(0);
-    this.log({ level: 'info', msg: 'storage writable again' });
+    this.logger.info('storage writable again');
   }
 }
 

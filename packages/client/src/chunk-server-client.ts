@@ -5,8 +5,10 @@ import {
   CLIENT_ACCEPT_ENCODING,
   ChunkEncoder,
   FrameStatus,
+  IMAGE_CHUNKS_MISSING_HEADER,
   MANIFEST_BASE_HEADER,
   MAX_CHUNK_SIZE,
+  MANIFEST_DICT_MEDIA_TYPE,
   MAX_MANIFEST_BYTES,
   PROTOCOL_LIMITS,
   batchStreamBytes,
@@ -371,8 +373,8 @@ export class ChunkServerClient {
     throw unexpectedStatus(response, 'PUT manifest', '200 or 201');
   }
 
-  /** The manifest as stored, decoded and validated; its fingerprint must be the one asked for. */
   /**
+   * The manifest as stored, decoded and validated; its fingerprint must be the one asked for.
    * With `base` (the exact bytes of a manifest this host already holds, as the server sent them)
    * the server compresses against it, and the answer costs about the index entries that changed.
    * `base` in the result says whether it was used.
@@ -387,20 +389,26 @@ export class ChunkServerClient {
     const spec: RequestSpec = {
       method: 'GET',
       path: `/v1/images/${fingerprint}${base ? `?base=${base.fingerprint}` : ''}`,
-      headers: { accept: 'application/json', 'accept-encoding': CLIENT_ACCEPT_ENCODING },
+      headers: { accept: base ? `${MANIFEST_DICT_MEDIA_TYPE}, application/json;q=0.9` : 'application/json', 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
       maxBodyBytes: MAX_MANIFEST_BYTES,
       signal: options.signal,
     };
     const response = await this.transport.call(spec);
     const encoding = response.headers['content-encoding'];
+    const type = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const usedBase = response.headers[MANIFEST_BASE_HEADER];
     if (usedBase !== undefined && (typeof usedBase !== 'string' || usedBase !== base?.fingerprint)) {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: compressed against ${JSON.stringify(usedBase)}, which was not offered`);
     }
+    const fail = (reason: string, cause?: unknown) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause });
     let body = response.body;
-    if (encoding === 'zstd') {
-      const fail = (reason: string, cause?: unknown) => new ProtocolError(`GET ${this.transport.url(spec)}: manifest body: ${reason}`, { cause });
+    if (type === MANIFEST_DICT_MEDIA_TYPE) {
+      if (!usedBase) throw fail(`${MANIFEST_DICT_MEDIA_TYPE} without the ${MANIFEST_BASE_HEADER} header`);
+      if (encoding !== undefined && encoding !== 'identity') throw fail(`unexpected content-encoding ${JSON.stringify(encoding)}`);
+      body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, fail, base!.bytes);
+    } else if (encoding === 'zstd') {
+      // Servers before the dictionary media type labelled that body Content-Encoding: zstd with the base header.
       body = inflateZstdFrame(body, MAX_MANIFEST_BYTES, fail, usedBase ? base!.bytes : undefined);
     } else if (encoding !== undefined && encoding !== 'identity') {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected content-encoding ${JSON.stringify(encoding)}`);
@@ -415,6 +423,24 @@ export class ChunkServerClient {
       throw new ProtocolError(`GET ${this.transport.url(spec)}: answered the manifest of ${manifest.fingerprint}`);
     }
     return { manifest, bytes: body, ...(usedBase ? { base: usedBase } : {}) };
+  }
+
+  /**
+   * Whether the server holds the image, and how many of its chunks it lacks now (undefined from
+   * servers that do not say). Asked before a push sends the manifest again.
+   */
+  async imageState(fingerprint: string, options: CallOptions = {}): Promise<{ stored: false } | { stored: true; chunksMissing: number | undefined }> {
+    assertHex64(fingerprint, 'fingerprint');
+    const spec: RequestSpec = { method: 'HEAD', path: `/v1/images/${fingerprint}`, retry: 'idempotent', signal: options.signal };
+    try {
+      const response = await this.transport.call(spec);
+      const header = response.headers[IMAGE_CHUNKS_MISSING_HEADER];
+      const count = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+      return { stored: true, chunksMissing: count };
+    } catch (err) {
+      if (isLxchunkError(err, 'IMAGE_NOT_FOUND') || isLxchunkError(err, 'NOT_FOUND')) return { stored: false };
+      throw err;
+    }
   }
 
   async listImages(filter: ImageFilter = {}, options: CallOptions = {}): Promise<ImageSummary[]> {

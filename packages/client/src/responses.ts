@@ -124,6 +124,7 @@ export function asGcReport(value: unknown): GcReport {
     bytesFreed: int(o, 'bytesFreed', 'gc report'),
     chunksKept: int(o, 'chunksKept', 'gc report'),
     leased: int(o, 'leased', 'gc report'),
+    leasesEndBy: typeof o.leasesEndBy === 'string' ? o.leasesEndBy : null,
     dryRun: o.dryRun,
   };
 }

@@ -161,6 +161,15 @@ export class NotFoundError extends LxchunkError {
   }
 }
 
+/** The path exists, but not with this method; `allowed` is what the server's Allow header lists. */
+export class MethodNotAllowedError extends LxchunkError {
+  readonly allowed: readonly string[];
+  constructor(method: string, path: string, allowed: readonly string[], options?: { cause?: unknown }) {
+    super('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`, { ...options, details: { allowed } });
+    this.allowed = allowed;
+  }
+}
+
 export class ConflictError extends LxchunkError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('CONFLICT', message, details ? { details } : undefined);

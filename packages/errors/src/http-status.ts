@@ -1,4 +1,4 @@
-import { ForbiddenError, PayloadTooLargeError, ProtocolError, UnauthorizedError, UnavailableError } from './errors.js';
+import { ForbiddenError, NotFoundError, PayloadTooLargeError, ProtocolError, UnauthorizedError, UnavailableError } from './errors.js';
 import { ERROR_CODES, LxchunkError, type ErrorCode } from './lxchunk-error.js';
 
 /** The one table from error codes to HTTP statuses. The server answers with it; the client reads it back. */
@@ -22,6 +22,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ALIAS_NOT_FOUND: 404,
   AMBIGUOUS_REF: 400,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   IMAGE_IN_USE: 409,
   PRECONDITION_FAILED: 412,
@@ -55,6 +56,8 @@ export function errorFromBody(status: number, body: unknown): LxchunkError {
     if (status === 401) return new UnauthorizedError(message);
     if (status === 403) return new ForbiddenError(message);
     if (status === 413) return new PayloadTooLargeError(message);
+    // A HEAD answer has no body to carry the code.
+    if (status === 404) return new NotFoundError(message);
     if (status >= 500) return new UnavailableError(`server error: ${message}`);
     return new ProtocolError(`unexpected HTTP ${status} without an lxchunk error: ${message}`);
   }

@@ -5,7 +5,12 @@ export interface GcReport {
   readonly chunksDeleted: number;
   readonly bytesFreed: number;
   readonly chunksKept: number;
-  /** Unreferenced chunks spared because an upload in progress holds a lease on them. */
+  /**
+   * Unreferenced chunks spared because they are leased: a push announced (missing-check) or
+   * uploaded them and has not committed a manifest that references them, or never will.
+   */
   readonly leased: number;
+  /** When the last of those leases ends (ISO 8601); null when none was spared, or from older servers. */
+  readonly leasesEndBy: string | null;
   readonly dryRun: boolean;
 }

@@ -10,7 +10,7 @@ export {
   type ImageManifest,
   type ImageType,
 } from './image-manifest.js';
-export { MANIFEST_BASE_HEADER, MANIFEST_VERSION, MANIFEST_ZSTD_LEVEL, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';
+export { IMAGE_CHUNKS_MISSING_HEADER, MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, MANIFEST_VERSION, MANIFEST_ZSTD_LEVEL, MAX_MANIFEST_BYTES, decodeManifest, encodeManifest } from './manifest-codec.js';
 export {
   BATCH_CONTENT_TYPE,
   BATCH_MAGIC,

@@ -40,6 +40,14 @@ export const MANIFEST_VERSION = 1;
 export const MANIFEST_BASE_HEADER = 'lxchunk-manifest-base';
 /** The zstd level a served manifest is compressed at: within 2% of level 19, at a millisecond instead of twenty. */
 export const MANIFEST_ZSTD_LEVEL = 3;
+/**
+ * Media type of a manifest compressed as one zstd frame against the base manifest's bytes as a
+ * dictionary. Not a Content-Encoding: no generic client can decode it, so it is sent only to a
+ * request that lists it in Accept.
+ */
+export const MANIFEST_DICT_MEDIA_TYPE = 'application/vnd.lxchunk.manifest+zstd-dict';
+/** Response header of `HEAD /v1/images/{fp}`: how many of the stored image's chunks are absent now. */
+export const IMAGE_CHUNKS_MISSING_HEADER = 'lxchunk-chunks-missing';
 /** Checked before parsing: JSON.parse of an unbounded body is an easy way to exhaust memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 

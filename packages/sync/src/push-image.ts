@@ -62,7 +62,8 @@ export interface PushResult {
  * Pushes one LXD image, split or unified: chunks each file in one pass (LXD's fingerprint, sha256
  * of metadata ‖ rootfs or of the unified tarball, computed on the way), asks the server which chunks it lacks, uploads only
  * those, commits the manifest, then moves each alias by compare-and-swap. Running it again
- * uploads nothing; an interrupted push, run again, uploads only what is still missing.
+ * uploads nothing, not even the manifest: the server is asked first whether it holds the image
+ * whole. An interrupted push, run again, uploads only what is still missing.
  */
 export async function pushImage(options: PushOptions): Promise<PushResult> {
   const { client, signal } = options;
@@ -118,7 +119,12 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   for (const file of manifest.files) for (const chunk of file.index.chunks) lengths.set(chunk.id, chunk.length);
 
   let chunksUploaded = 0;
+  // Asked before the missing-check is sent (unless the image is large enough that part of it went
+  // during the scan) and before the manifest: an image stored whole needs neither again. One
+  // whose chunks were lost since (quarantined) goes the full way, which uploads them again.
   try {
+    const state = await client.imageState(manifest.fingerprint, { signal });
+    const storedWhole = state.stored && state.chunksMissing === 0;
     const upload = async (ids: readonly string[]) => {
       const total = ids.reduce((sum, id) => sum + lengths.get(id)!, 0);
       let done = 0;
@@ -143,8 +149,13 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         ),
       );
     };
-    await upload(await missingCheck.finish());
     let manifestStatus: 'created' | 'exists' | undefined;
+    if (storedWhole) {
+      await missingCheck.abandon();
+      manifestStatus = 'exists';
+    } else {
+      await upload(await missingCheck.finish());
+    }
     for (let attempt = 1; !manifestStatus; attempt++) {
       try {
         manifestStatus = await client.putManifest(manifest.fingerprint, manifestBytes, { signal });
@@ -229,6 +240,12 @@ class MissingCheck {
   async finish(): Promise<string[]> {
     this.send();
     return (await Promise.all(this.answers)).flat();
+  }
+
+  /** Sends nothing more; waits for the queries already sent, whatever they answer. */
+  async abandon(): Promise<void> {
+    this.batch = [];
+    await Promise.allSettled(this.answers);
   }
 
   private send(): void {

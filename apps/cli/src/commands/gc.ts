@@ -26,7 +26,7 @@ export function gcCommand(context: CommandContext): Command {
   )
     .option('--dry-run', 'report what would be deleted, delete nothing')
     .addOption(parsedOption('--retention <n>', 'offline: images kept per alias (default 3)', wholeNumber))
-    .option('--json', 'print {imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, dryRun}')
+    .option('--json', 'print {imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, leasesEndBy, dryRun}')
     .action(async (options: GcOptions) => {
       if (options.data !== undefined && options.server !== undefined) throw new InvalidInputError('give --data (offline) or --server (online), not both');
       if (options.data === undefined && options.retention !== undefined) throw new InvalidInputError('--retention applies offline (--data); a server uses its own --retention');
@@ -37,8 +37,12 @@ export function gcCommand(context: CommandContext): Command {
       }
       const verb = report.dryRun ? 'would delete' : 'deleted';
       context.print(`${verb} ${report.imagesDeleted.length} image(s) past retention, ${report.chunksDeleted} chunk(s), ${formatBytes(report.bytesFreed)} freed`);
-      // Leased chunks are unreferenced ones uploaded within the lease period: a push may still commit them, or was abandoned.
-      context.print(`kept ${report.chunksKept} chunk(s) referenced by images and ${report.leased} unreferenced chunk(s) uploaded within the lease period`);
+      context.print(`kept ${report.chunksKept} chunk(s) referenced by images`);
+      // Leases outlive the pushes that took them: say what they are, not that uploads are running.
+      if (report.leased > 0) {
+        const end = report.leasesEndBy ? `, leases end by ${report.leasesEndBy}` : '';
+        context.print(`leased: ${report.leased} chunk(s) announced or uploaded by pushes not yet committed${end}`);
+      }
     });
 }
 

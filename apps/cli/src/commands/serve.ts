@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { DEFAULT_LIMITS, serverConfig, startServer } from '@lxchunk/server';
+import { Command, Option } from 'commander';
+import { DEFAULT_LIMITS, LOG_LEVELS, createServerLogger, serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
 import { duration, listenAddress, parsedOption, size, wholeNumber } from '../options.js';
 
@@ -14,6 +14,7 @@ interface ServeOptions {
   uploadMemory: number;
   uploadWait: number;
   bodyTimeout: number;
+  logLevel: (typeof LOG_LEVELS)[number];
   json?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function serveCommand(context: CommandContext): Command {
     .addOption(parsedOption('--upload-memory <size>', 'request-body bytes all uploads together may hold in memory, e.g. 256M', size).default(DEFAULT_LIMITS.maxUploadMemoryBytes, '128MiB'))
     .addOption(parsedOption('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After', duration).default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s'))
     .addOption(parsedOption('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable', duration).default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s'))
+    .addOption(new Option('--log-level <level>', 'least severe entries written to the JSON log on stderr (info: one line per request)').choices(LOG_LEVELS).default('info'))
     .option('--json', 'print {"url": ...} as the first stdout line once listening')
     .action(async (options: ServeOptions) => {
       const config = serverConfig({
@@ -41,6 +43,7 @@ export function serveCommand(context: CommandContext): Command {
         retentionKeep: Math.max(1, options.retention),
         leaseMs: options.lease,
         fsync: options.fsync,
+        logger: createServerLogger(options.logLevel),
         limits: {
           ...DEFAULT_LIMITS,
           maxUploadMemoryBytes: options.uploadMemory,

@@ -107,6 +107,7 @@ export class ImageRepo {
         )
         .pluck(),
       isPublic: db.prepare<[Buffer], 0 | 1>(`SELECT public FROM images WHERE fingerprint = ?`).pluck(),
+      count: db.prepare<[], number>(`SELECT count(*) FROM images`).pluck(),
       referencedCount: db.prepare<[], number>(`SELECT count(*) FROM (SELECT DISTINCT chunk_id FROM image_chunks)`).pluck(),
     };
     this.putTx = db.transaction((image: NewImage, fp: Buffer, manifest: Buffer, chunks: Buffer[]): 'created' | 'exists' => {
@@ -221,6 +222,11 @@ export class ImageRepo {
   /** Fingerprints of the images referencing the chunk (for a dry-run GC that pretends some are gone). */
   referencingImages(id: string): string[] {
     return this.stmt.referencing.all(toBlob(id, 'chunk id')).map(fromBlob);
+  }
+
+  /** Number of images stored. */
+  count(): number {
+    return this.stmt.count.get() ?? 0;
   }
 
   /** Number of distinct chunks referenced by any image. */

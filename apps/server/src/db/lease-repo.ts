@@ -20,6 +20,7 @@ export class LeaseRepo {
       // Hex in SQL: twice as fast as converting 100k Buffers in JS.
       leased: db.prepare<[number], string>(`SELECT lower(hex(chunk_id)) FROM leases WHERE until > ?`).pluck(),
       expire: db.prepare<[number]>(`DELETE FROM leases WHERE until <= ?`),
+      until: db.prepare<[Buffer], number>(`SELECT until FROM leases WHERE chunk_id = ?`).pluck(),
     };
     this.renewTx = db.transaction((ids: Buffer[], until: number) => {
       for (const id of ids) this.stmt.upsert.run(id, until);
@@ -35,6 +36,11 @@ export class LeaseRepo {
 
   isLeased(id: string, now: number): boolean {
     return this.stmt.isLeased.get(toBlob(id, 'chunk id'), now) !== undefined;
+  }
+
+  /** When the chunk's lease ends (epoch ms), ended or not; undefined without one. */
+  until(id: string): number | undefined {
+    return this.stmt.until.get(toBlob(id, 'chunk id'));
   }
 
   /** Every chunk leased at `now`, for a garbage collection pass. */

@@ -12,6 +12,7 @@ export function adminRoutes(context: ServerContext): Router {
   router.post('/v1/gc', async (req, res) => {
     requireScope(principalOf(res), 'admin');
     const dryRun = booleanQuery(req.query.dryRun, 'dryRun');
+    const started = performance.now();
     const report = await collectGarbage({
       db: context.db,
       store: context.store,
@@ -20,10 +21,7 @@ export function adminRoutes(context: ServerContext): Router {
       retentionKeep: context.config.retentionKeep,
       dryRun,
     });
-    if (!report.dryRun) {
-      context.metrics.gcRuns.inc();
-      context.metrics.gcBytesFreed.inc(report.bytesFreed);
-    }
+    if (!report.dryRun) context.metrics.gcPassed(report, (performance.now() - started) / 1000);
     res.json(report);
   });
 

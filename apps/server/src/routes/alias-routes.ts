@@ -49,7 +49,7 @@ export function aliasRoutes(context: ServerContext): Router {
     const { record, changed } = db.aliases.set(name, target, expect, description);
     if (changed) {
       changes.notify();
-      config.log({ level: 'info', msg: 'alias moved', alias: name, target, version: record.version, by: principalOf(res).name });
+      config.logger.info({ alias: name, target, version: record.version, by: principalOf(res).name }, 'alias moved');
     }
     res.status(changed && record.version === 1 ? 201 : 200).set('ETag', `"${record.version}"`).json(publicRecord(record));
   });

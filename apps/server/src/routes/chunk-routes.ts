@@ -6,7 +6,7 @@ import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
 import { reserveBodyMemory } from '../reserve-body-memory.js';
-import { canReadPrivate, requireScope, type Principal } from '../principal.js';
+import { canReadPrivate, hasScope, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 import { chunkUploadHandler } from './chunk-upload.js';
 import { parseIdList } from './id-list.js';
@@ -40,7 +40,9 @@ export function chunkRoutes(context: ServerContext): Router {
    */
   function load(id: string, principal: Principal, acceptZstd: boolean): LoadedChunk | undefined {
     const access = db.images.chunkAccess(id);
-    if (access === 'none' || (access === 'private' && !canReadPrivate(principal))) return undefined;
+    // An admin reads every stored chunk, referenced or not: it is who examines a store.
+    if (access === 'none' && !hasScope(principal, 'admin')) return undefined;
+    if (access === 'private' && !canReadPrivate(principal)) return undefined;
     const found = store.readStoredSync(id);
     if (!found) return undefined; // absent, or collected meanwhile
     const { encoding, stored } = found;
@@ -51,9 +53,9 @@ export function chunkRoutes(context: ServerContext): Router {
     } catch (err) {
       if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
       metrics.corruptChunks.inc();
-      config.log({ level: 'error', msg: 'corrupt chunk on disk, not served', id, error: (err as Error).message });
+      config.logger.error({ id, error: (err as Error).message }, 'corrupt chunk on disk, not served');
       // Moved aside, it is reported missing from now on, so the next push uploads it again.
-      void store.quarantine(id).catch((error: unknown) => config.log({ level: 'error', msg: 'quarantining a corrupt chunk failed', id, error: String(error) }));
+      void store.quarantine(id).catch((error: unknown) => config.logger.error({ id, error: String(error) }, 'quarantining a corrupt chunk failed'));
       return undefined;
     }
   }

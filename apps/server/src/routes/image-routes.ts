@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { MANIFEST_BASE_HEADER, MANIFEST_ZSTD_LEVEL, acceptsEncoding, compressZstdFrame, decodeManifest, validateAliasName } from '@lxchunk/format';
+import { IMAGE_CHUNKS_MISSING_HEADER, MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, MANIFEST_ZSTD_LEVEL, acceptsEncoding, compressZstdFrame, decodeManifest, validateAliasName } from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { reserveBodyMemory } from '../reserve-body-memory.js';
@@ -10,6 +10,15 @@ import type { ServerContext } from '../server-context.js';
 
 /** How many missing ids a refused manifest lists; the count is always exact. */
 const MISSING_LISTED = 1000;
+
+/** If-None-Match lists `etag` (or is `*`); weak validators match too, as GET allows. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
+  });
+}
 
 export function imageRoutes(context: ServerContext): Router {
   const { store, db, config, commitLock } = context;
@@ -47,6 +56,24 @@ export function imageRoutes(context: ServerContext): Router {
     res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
   });
 
+  // Before GET, which express would otherwise answer HEAD with. A pusher asks this before sending
+  // a manifest: an image stored whole needs nothing sent again. The count is how many of its
+  // chunks are absent now (quarantined as corrupt): then a push must upload them again.
+  router.head('/v1/images/:fingerprint', async (req, res) => {
+    const fingerprint = req.params.fingerprint!;
+    assertHex64(fingerprint, 'fingerprint');
+    const image = db.images.get(fingerprint);
+    if (!image || !(image.public || canReadPrivate(principalOf(res)))) throw new ImageNotFoundError(fingerprint);
+    const present = await Promise.all(image.chunkIds.map((id) => store.has(id)));
+    res.set({
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache',
+      ETag: `"${fingerprint}"`,
+      [IMAGE_CHUNKS_MISSING_HEADER]: String(present.filter((has) => !has).length),
+    });
+    res.status(200).end();
+  });
+
   router.get('/v1/images/:fingerprint', (req, res) => {
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
@@ -60,24 +87,28 @@ export function imageRoutes(context: ServerContext): Router {
     const base = req.query['base'];
     if (base !== undefined && typeof base !== 'string') throw new InvalidInputError('query parameter base must appear once');
     if (base !== undefined) assertHex64(base, 'base fingerprint');
+    // A host that holds the manifest of an earlier image names it as `base`: compressed against
+    // it, the new manifest costs about the index entries that changed. That body is its own media
+    // type, sent only to those who list it in Accept: labelled as a Content-Encoding, curl and
+    // browsers would try to decode it without the dictionary. An unknown or unreadable base is
+    // ignored (the answer says which representation it is).
+    const dictionary = base !== undefined && req.accepts(['application/json', MANIFEST_DICT_MEDIA_TYPE]) === MANIFEST_DICT_MEDIA_TYPE ? readable(base)?.manifest : undefined;
+    const zstd = dictionary !== undefined || acceptsEncoding(req.headers['accept-encoding'], 'zstd');
+    // Each representation has its own validator, so no cache confuses one with another.
+    const etag = `"${fingerprint}${dictionary ? `.base-${base}` : zstd ? '.zstd' : ''}"`;
     res.set({
-      'Content-Type': 'application/json',
+      'Content-Type': dictionary ? MANIFEST_DICT_MEDIA_TYPE : 'application/json',
       'Cache-Control': `${image.public ? 'public' : 'private'}, max-age=31536000, immutable`,
-      ETag: `"${fingerprint}"`,
-      Vary: 'Accept-Encoding',
+      ETag: etag,
+      Vary: base !== undefined ? 'Accept, Accept-Encoding' : 'Accept-Encoding',
     });
-    if (!acceptsEncoding(req.headers['accept-encoding'], 'zstd')) {
-      res.end(image.manifest);
+    if (dictionary) res.set(MANIFEST_BASE_HEADER, base!);
+    else if (zstd) res.set('Content-Encoding', 'zstd');
+    if (matchesEtag(req.headers['if-none-match'], etag)) {
+      res.status(304).end();
       return;
     }
-    // A host that holds the manifest of an earlier image names it as `base`: compressed against
-    // it, the new manifest costs about the index entries that changed. An unknown or unreadable
-    // base is ignored (the answer says which dictionary, if any, was used).
-    const dictionary = base !== undefined ? readable(base)?.manifest : undefined;
-    const compressed = compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) });
-    res.set('Content-Encoding', 'zstd');
-    if (dictionary) res.set(MANIFEST_BASE_HEADER, base!);
-    res.end(compressed);
+    res.end(zstd ? compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) }) : image.manifest);
   });
 
   router.get('/v1/images', (req, res) => {

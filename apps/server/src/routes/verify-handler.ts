@@ -39,12 +39,12 @@ export function verifyHandler(context: ServerContext): RequestHandler {
         writeLine(res, { progress });
       };
       const report = await verifyChunks(context.store, { repair, signal: AbortSignal.any([gone.signal, context.draining]), onProgress });
-      context.config.log({ level: report.corrupt + report.unreadable > 0 ? 'error' : 'info', msg: 'verify', ...report, problems: report.problems.length });
+      context.config.logger[report.corrupt + report.unreadable > 0 ? 'error' : 'info']({ ...report, problems: report.problems.length }, 'verify');
       res.end(`${JSON.stringify({ report })}\n`);
     } catch (err) {
       if (res.destroyed) return;
       const error = context.draining.aborted ? new UnavailableError('the server is shutting down', { cause: err }) : asLxchunkError(err);
-      context.config.log({ level: 'error', msg: 'verify failed', code: error.code, error: String((err as Error)?.stack ?? err) });
+      context.config.logger.error({ code: error.code, error: String((err as Error)?.stack ?? err) }, 'verify failed');
       res.end(`${JSON.stringify(errorBody(error))}\n`);
     } finally {
       running = false;
