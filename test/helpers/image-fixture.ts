@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { chunkStream, type ChunkParams } from '@lxchunk/chunker';
+import { seededBytes as seeded, xorshift32 } from '@lxchunk/chunker/testing';
 import { encodeManifest, type ChunkIndex, type ImageManifest } from '@lxchunk/format';
 
 export const SMALL_PARAMS: ChunkParams = { min: 1024, avg: 4096, max: 16384 };
@@ -15,24 +16,8 @@ export interface ImageFixture {
   readonly rootfs: Uint8Array;
 }
 
-/** xorshift32: the next unsigned 32-bit value on each call, the same sequence for the same seed. */
-export function xorshift32(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
-
-export function seeded(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  const next = xorshift32(seed);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
-}
+// The tests' one seeded generator, re-exported under the names the tests use.
+export { seeded, xorshift32 };
 
 async function indexOf(bytes: Uint8Array, chunks: Map<string, Uint8Array>): Promise<ChunkIndex> {
   return chunkStream(Readable.from([bytes]), {

@@ -14,7 +14,7 @@ import {
   chunkStream,
   type ChunkedFile,
 } from '../src/index.js';
-import { seededBytes } from './prng.js';
+import { seededBytes } from '../src/testing.js';
 
 const sha256 = (...parts: Uint8Array[]) => {
   const hash = createHash('sha256');

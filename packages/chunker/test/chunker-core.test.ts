@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { get_chunks as wholeBufferCuts } from 'fastcdc-wasm';
 import { ChunkerCore, DEFAULT_PARAMS, chunkId, validateParams, type ChunkParams } from '../src/index.js';
 import { cutInPieces, digestCuts, type Cut } from './cuts.js';
-import { seededBytes, seededInts } from './prng.js';
+import { seededBytes, seededInts } from '../src/testing.js';
 
 function chunkInPieces(data: Uint8Array, params: ChunkParams, pieces: number[], windowBytes?: number): Cut[] {
   return cutInPieces(new ChunkerCore(params, windowBytes), data, pieces);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { SegmentedChunkerCore, chunkId, type ChunkParams } from '../src/index.js';
 import { cutInPieces, digestCuts, type Cut } from './cuts.js';
-import { seededBytes, seededInts } from './prng.js';
+import { seededBytes, seededInts } from '../src/testing.js';
 
 
 const SMALL: ChunkParams = { min: 1024, avg: 4096, max: 16384 };
