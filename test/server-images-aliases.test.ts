@@ -24,7 +24,8 @@ describe('server: images and aliases (real server process)', () => {
   let secret: ImageFixture;
 
   before(async () => {
-    server = await startServer(['--no-fsync']);
+    // debug: the log says when a request arrived, so a test can act while a long-poll waits.
+    server = await startServer(['--no-fsync', '--log-level', 'debug']);
     [push, read, admin] = await Promise.all([server.token('push'), server.token('read'), server.token('admin')]);
     v1 = await makeImage({ seed: 21, public: true });
     v2 = await makeImage({ seed: 22, public: true, shareWith: v1, properties: { os: 'debian', release: 'trixie' } });
@@ -259,8 +260,11 @@ describe('server: images and aliases (real server process)', () => {
 
     it('the change feed long-polls: it wakes when an alias moves', async () => {
       const start = (await http(server.url, 'GET', '/v1/changes')).json.seq;
+      const arrivals = () => (server.stderr().match(/"path":"\/v1\/changes","msg":"request received"/g) ?? []).length;
+      const before = arrivals();
       const waiting = http(server.url, 'GET', `/v1/changes?since=${start}&wait=20`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The alias moves once the server holds the long-poll (its arrival is logged), so it must wake.
+      await server.waitForStderr(new RegExp(`("path":"\\/v1\\/changes","msg":"request received"[\\s\\S]*){${before + 1}}`));
       const current = (await http(server.url, 'GET', '/v1/aliases/debian/12')).json;
       const target = current.target === v1.fingerprint ? v2.fingerprint : v1.fingerprint;
       await http(server.url, 'PUT', '/v1/aliases/debian/12', { token: push, body: { target }, headers: { 'if-match': `"${current.version}"` } });
