@@ -1,0 +1,5 @@
+export { decodeXzBlock } from './decode-xz-block.js';
+export { encodeXzBlock } from './encode-xz-block.js';
+export { findRecipe } from './find-recipe.js';
+export { parseXzBlockHeader, type XzBlockHeader } from './xz-container.js';
+export { XZ_ENCODER, type XzFilter, type XzRecipe } from './xz-recipe.js';
