@@ -1,8 +1,8 @@
-import lzma from 'lzma-native';
 import { InternalError, InvalidInputError } from '@lxchunk/errors';
+import { lzmaNative, type LzmaNative } from './lzma-native-binding.js';
 import { XZ_ENCODER, type XzFilter } from './xz-recipe.js';
 
-type NativeStream = InstanceType<typeof lzma.Stream>;
+type NativeStream = InstanceType<LzmaNative['Stream']>;
 
 /**
  * Runs one lzma-native stream synchronously over a whole buffer: lzma-native's own Transform
@@ -28,23 +28,24 @@ function codeWhole(stream: NativeStream, input: Uint8Array, outputHint: number):
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
+/** lzma-native's names for the BCJ filters (its FILTER_* constants). */
 const NATIVE_FILTERS: Readonly<Record<Exclude<XzFilter, 'none'>, string>> = {
-  x86: lzma.FILTER_X86,
-  powerpc: lzma.FILTER_POWERPC,
-  ia64: lzma.FILTER_IA64,
-  arm: lzma.FILTER_ARM,
-  armthumb: lzma.FILTER_ARMTHUMB,
-  sparc: lzma.FILTER_SPARC,
+  x86: 'LZMA_FILTER_X86',
+  powerpc: 'LZMA_FILTER_POWERPC',
+  ia64: 'LZMA_FILTER_IA64',
+  arm: 'LZMA_FILTER_ARM',
+  armthumb: 'LZMA_FILTER_ARMTHUMB',
+  sparc: 'LZMA_FILTER_SPARC',
 };
 
 /** Raw (headerless) [BCJ +] LZMA2 encoding with preset 6's parameters and the given dictionary. */
 export function rawEncode(content: Uint8Array, dictSize: number, filter: XzFilter): Uint8Array {
   const { lc, lp, pb, niceLen, depth } = XZ_ENCODER.lzma2;
-  const lzma2 = { id: lzma.FILTER_LZMA2, options: { dictSize, lc, lp, pb, mode: lzma.MODE_NORMAL, niceLen, mf: lzma.MF_BT4, depth } };
-  const filters = filter === 'none' ? [lzma2] : [{ id: NATIVE_FILTERS[filter] }, lzma2];
-  const stream = new lzma.Stream();
   try {
-    stream.rawEncoder_(filters);
+    const lzma = lzmaNative();
+    const lzma2 = { id: lzma.FILTER_LZMA2, options: { dictSize, lc, lp, pb, mode: lzma.MODE_NORMAL, niceLen, mf: lzma.MF_BT4, depth } };
+    const stream = new lzma.Stream();
+    stream.rawEncoder_(filter === 'none' ? [lzma2] : [{ id: NATIVE_FILTERS[filter] }, lzma2]);
     return codeWhole(stream, content, content.length + 1024);
   } catch (err) {
     throw new InternalError(`liblzma could not encode a ${content.length}-byte block (${(err as Error).message})`, { cause: err });
@@ -59,7 +60,7 @@ const DECODE_MEMLIMIT = 64 * 1024 * 1024;
  * squashfs package's xz-embedded decoder cannot read: BCJ-filtered ones (`mksquashfs -Xbcj`).
  */
 export function xzStreamDecode(input: Uint8Array, maxOutput: number): Uint8Array {
-  const stream = new lzma.Stream();
+  const stream = new (lzmaNative().Stream)();
   let out: Uint8Array;
   try {
     stream.streamDecoder_(DECODE_MEMLIMIT, 0);
