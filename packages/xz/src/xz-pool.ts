@@ -85,11 +85,7 @@ export class XzPool {
     signal?.throwIfAborted();
     while (!this.closed && this.queue.length >= this.maxQueued && this.slots.every((s) => s.task)) {
       await this.waitForRoom(signal);
-      if (signal?.aborted) {
-        // The room this caller was woken for goes to the next one.
-        this.roomWaiters.shift()?.();
-        throw signal.reason;
-      }
+      signal?.throwIfAborted();
     }
     if (this.closed) throw new UnavailableError('the xz pool is closed');
     return new Promise<XzJobResult>((resolve, reject) => {
@@ -103,7 +99,7 @@ export class XzPool {
     });
   }
 
-  /** Waits until a job leaves the queue; an abort meanwhile rejects and leaves the turn to the next waiter. */
+  /** Waits until a job leaves the queue or a worker becomes free; an abort meanwhile rejects. */
   private waitForRoom(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const wake = (): void => {
@@ -124,16 +120,17 @@ export class XzPool {
     for (const slot of this.slots) {
       if (slot.task) continue;
       const task = this.nextLiveTask();
-      if (!task) return;
+      if (!task) break;
       slot.task = task;
       slot.worker.postMessage({ id: this.nextId++, job: task.job });
     }
+    // Every waiter re-checks for room itself: simpler than counting, and waiters are few.
+    for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   /** The next queued job whose signal has not aborted; the aborted ones are rejected on the way. */
   private nextLiveTask(): Task | undefined {
     for (let task = this.queue.shift(); task; task = this.queue.shift()) {
-      this.roomWaiters.shift()?.();
       // Its abort listener may not have run yet (several jobs share a signal): do not start it.
       if (!task.signal?.aborted) return task;
       const aborted = task;
@@ -147,7 +144,7 @@ export class XzPool {
     const queued = this.queue.indexOf(task);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      this.roomWaiters.shift()?.();
+      this.dispatch();
     } else {
       const index = this.slots.findIndex((s) => s.task === task);
       if (index >= 0) this.replace(index);
