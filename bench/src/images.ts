@@ -88,6 +88,11 @@ export interface TestImageOptions {
   readonly log?: (line: string) => void;
   /** 'auto' (the default) uses debootstrap and falls back to the host's /usr only if it cannot run. */
   readonly source?: TreeSource | 'auto';
+  /**
+   * Build only these leading tree versions (e.g. ['base'] for a benchmark of one image); the later
+   * versions derive from the earlier ones. `pairs` is then empty. Defaults to all of them.
+   */
+  readonly versions?: readonly TreeVersion[];
 }
 
 export function defaultCacheDir(): string {
@@ -101,6 +106,8 @@ export async function ensureTestImages(options: TestImageOptions = {}): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`[images] ${line}\n`));
   const started = performance.now();
   const source = options.source ?? 'auto';
+  const versions = options.versions ?? TREE_VERSIONS;
+  if (versions.some((v, i) => v !== TREE_VERSIONS[i])) throw new Error(`versions must be a prefix of ${TREE_VERSIONS.join(', ')}`);
 
   let recipe: TreeRecipe;
   let fallbackReason: string | undefined;
@@ -113,13 +120,13 @@ export async function ensureTestImages(options: TestImageOptions = {}): Promise<
 
   let built: BuiltSet;
   try {
-    built = await buildAll(recipe, join(cacheDir, recipe.source), log);
+    built = await buildAll(recipe, join(cacheDir, recipe.source), log, versions);
   } catch (err) {
     if (!(err instanceof DebootstrapFailedError) || source !== 'auto') throw err;
     fallbackReason = err.message;
     log(`WARNING: debootstrap cannot run here, falling back to trees made of this host's /usr:\n${err.message}`);
     recipe = new HostTreeRecipe();
-    built = await buildAll(recipe, join(cacheDir, recipe.source), log);
+    built = await buildAll(recipe, join(cacheDir, recipe.source), log, versions);
   }
 
   const secondsBuilding = built.builtAnything ? round1((performance.now() - started) / 1000) : 0;
@@ -129,7 +136,7 @@ export async function ensureTestImages(options: TestImageOptions = {}): Promise<
     cacheDir,
     trees: built.trees,
     images: built.images,
-    pairs: pairsOf(built.images),
+    pairs: versions.length === TREE_VERSIONS.length ? pairsOf(built.images) : [],
     secondsBuilding,
   };
 }
@@ -140,11 +147,11 @@ interface BuiltSet {
   readonly builtAnything: boolean;
 }
 
-async function buildAll(recipe: TreeRecipe, dir: string, log: (line: string) => void): Promise<BuiltSet> {
+async function buildAll(recipe: TreeRecipe, dir: string, log: (line: string) => void, versions: readonly TreeVersion[]): Promise<BuiltSet> {
   let builtAnything = false;
   const trees = new Map<TreeVersion, TreeRecord>();
   const finished = new Map<TreeVersion, string>();
-  for (const version of TREE_VERSIONS) {
+  for (const version of versions) {
     const target = join(dir, 'trees', version);
     // A tree is stale when the recipe changed or any tree it may derive from was rebuilt.
     const key = JSON.stringify({
@@ -172,7 +179,7 @@ async function buildAll(recipe: TreeRecipe, dir: string, log: (line: string) => 
   }
 
   const images: TestImage[] = [];
-  for (const version of TREE_VERSIONS) {
+  for (const version of versions) {
     const tree = trees.get(version);
     if (tree === undefined) throw new Error(`the ${version} tree is missing`);
     for (const profile of SQUASHFS_PROFILES) {
