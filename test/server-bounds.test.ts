@@ -151,4 +151,13 @@ describe('server: a stalled request body times out (real server process)', () =>
     }
     assert.equal((await http(server.url, 'GET', '/healthz')).status, 200);
   });
+
+  it('an upload answered 408 midway gives back the memory its announced frame holds', async () => {
+    // A frame header announcing 60 MiB takes that much of the budget before its payload arrives.
+    const announced = Buffer.concat([encodeBatchStart(), encodeFrameHeader('cd'.repeat(32), FrameStatus.identity, 60 * 1024 * 1024), Buffer.alloc(1000)]);
+    const held = heldUpload(server, push, Buffer.concat([announced, Buffer.alloc(100_000)]), announced.length);
+    assert.match(await held.answered, /^HTTP\/1\.1 408/);
+    // Before the fix the handler kept waiting for the rest of the body and held 60 MiB for good.
+    await untilMetrics(server, (text) => metric(text, 'lxchunk_upload_memory_bytes') === 0);
+  });
 });

@@ -28,6 +28,9 @@ export function bodyIdleTimeout(ms: number): RequestHandler {
         return;
       }
       const error = new RequestTimeoutError(`the request body sent nothing for ${ms / 1000} s`);
+      // Close both ways once answered: a half-open socket would leave the handler reading a body
+      // that never comes, holding its share of the upload memory budget for good.
+      res.once('finish', () => socket.destroy());
       res.set('Connection', 'close').status(HTTP_STATUS[error.code]).json(errorBody(error));
     });
     req.once('end', stop);

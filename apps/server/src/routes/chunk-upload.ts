@@ -55,6 +55,19 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
     const needed = () => storing + decoder.nextFrameBytes;
     // Puts finishing during a wait give their bytes back at once: holding them while asking for
     // more could leave two requests each waiting for what the other holds.
+    // Idempotent: the response may close before the handler is done with the body.
+    let done = false;
+    const releaseAll = () => {
+      uploadMemory.release(reserved);
+      reserved = 0;
+    };
+    // A response sent before the body ended (a 408, a 503) can leave the body iterator waiting for
+    // bytes that never come: give the memory back at once and stop reading.
+    res.once('close', () => {
+      if (done) return;
+      releaseAll();
+      req.destroy();
+    });
     const giveBack = () => {
       const excess = Math.min(reserved, reserved + asked - needed());
       if (excess <= 0) return;
@@ -128,7 +141,8 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       await Promise.all(inFlight);
       throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
     } finally {
-      uploadMemory.release(reserved);
+      done = true;
+      releaseAll();
     }
     const report: UploadReport = { chunks, stored };
     res.status(200).json(report);
