@@ -53,8 +53,6 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
     let asked = 0;
     let storing = 0;
     const needed = () => storing + decoder.nextFrameBytes;
-    // Puts finishing during a wait give their bytes back at once: holding them while asking for
-    // more could leave two requests each waiting for what the other holds.
     // Idempotent: the response may close before the handler is done with the body.
     let done = false;
     const releaseAll = () => {
@@ -68,6 +66,8 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       releaseAll();
       req.destroy();
     });
+    // Puts finishing during a wait give their bytes back at once: holding them while asking for
+    // more could leave two requests each waiting for what the other holds.
     const giveBack = () => {
       const excess = Math.min(reserved, reserved + asked - needed());
       if (excess <= 0) return;
