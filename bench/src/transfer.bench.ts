@@ -25,7 +25,7 @@
  *        [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -45,6 +45,9 @@ import { startThrottleProxy } from './throttle-proxy.js';
 import { runTimed } from './timed-run.js';
 import { formatBytes, formatPercent, KiB } from './units.js';
 
+/** The cases whose wall time is measured unless --timed says otherwise. */
+const DEFAULT_TIMED = 'stock:rebuild,stock:update,stock:add-packages,no-fragments:update';
+
 const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
                                          [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
 
@@ -53,9 +56,9 @@ const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--
   --json    print the raw numbers as one JSON object instead of the table
   --source  where the test trees come from (default auto: debootstrap, else this host's /usr)
   --timed   the cases whose update wall time is measured through a throttled link
-            (default ${'stock:rebuild,stock:update,stock:add-packages'}; 'all', or none with '')
+            (default ${DEFAULT_TIMED}; 'all', or none with '')
   --rates   the simulated link rates in Mbit/s (default 10,100)
-  --runs    timed pulls per mode, case and rate; the median is reported (default 1)
+  --runs    timed pulls per mode, case and rate; the median is reported (default 3)
 Test images are cached in .bench-cache/ (or $LXCHUNK_BENCH_CACHE); building them needs root and a
 Debian mirror the first time.`;
 
@@ -75,7 +78,6 @@ const CONTENT_TARGETS: ReadonlyArray<{ case: string; ratio: number }> = [
 const AUTO_SLACK = 1.1;
 /** Push CPU at most this times mksquashfs's for the same image. */
 const PUSH_CPU_TARGET = 2;
-const DEFAULT_TIMED = 'stock:rebuild,stock:update,stock:add-packages';
 const PREFERENCES = ['time', 'bytes', 'auto'] as const;
 type Prefer = (typeof PREFERENCES)[number];
 
@@ -123,6 +125,8 @@ interface PullSummary {
   readonly contentChunksFetched: number;
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
+  /** The machine's 1-minute load average when the pull started: other work slows wall time. */
+  readonly loadAverage: number;
 }
 
 interface CaseResult {
@@ -175,13 +179,20 @@ interface PushCost {
   readonly imageBytes: number;
   readonly pushWallSeconds: number;
   readonly pushCpuSeconds: number;
-  /** Worker CPU finding recipes, as the push reports it (part of pushCpuSeconds). */
+  /** The same push again with --no-content (the image is stored: scanning and hashing only). */
+  readonly noContentPushCpuSeconds: number;
+  /**
+   * The push's own content.cpuSeconds: the summed wall time of its re-encoding jobs, which is CPU
+   * time only while every worker has a core to itself (more than pushCpuSeconds on a busy machine).
+   */
   readonly contentCpuSeconds: number | null;
   readonly blocksRebuilt: number | null;
   readonly blocksKept: number | null;
   readonly contentBytes: number | null;
   readonly mksquashfsWallSeconds: number;
   readonly mksquashfsCpuSeconds: number;
+  /** The machine's 1-minute load average when the push started. */
+  readonly loadAverage: number;
 }
 
 interface TargetResult {
@@ -356,6 +367,7 @@ class Host {
     await rm(out, { recursive: true, force: true });
     await rm(cache, { recursive: true, force: true });
     await run('cp', ['-a', this.template, cache]);
+    const loadAverage = loadavg()[0]!;
     const timed = await runTimed(
       chunkBin,
       ['pull', '--json', '--prefer', prefer, want.fingerprint, '--out', out, '--cache', cache, '--seed', this.have.image.path, '--seed', this.have.metadata],
@@ -376,6 +388,7 @@ class Host {
       contentChunksFetched: pull.contentChunksFetched,
       wallSeconds: timed.wallSeconds,
       cpuSeconds: timed.cpuSeconds,
+      loadAverage,
     };
   }
 
@@ -397,9 +410,14 @@ async function pushAll(
     const metadata = join(scratch, `${image.version}.${profile}.metadata.tar.xz`);
     await writeMetadataTarball(metadata, { os: 'debian', release: 'bookworm', serial: image.version });
     log(`push ${image.version} (${profile})`);
+    const loadAverage = loadavg()[0]!;
     const push = await runTimed(chunkBin, ['push', '--json', metadata, image.path], { env: { ...process.env, ...server.pushEnv, LXCHUNK_SERVER: server.url } });
     const out = JSON.parse(push.stdout) as PushOutput;
     pushed.set(image.version, { image, metadata, fingerprint: out.fingerprint });
+    // The image is stored whole now: this push only scans, hashes and asks the server.
+    const scanOnly = await runTimed(chunkBin, ['push', '--json', '--no-content', metadata, image.path], {
+      env: { ...process.env, ...server.pushEnv, LXCHUNK_SERVER: server.url },
+    });
     log(`mksquashfs ${image.version} (${profile}) again, timed`);
     const fresh = join(scratch, 'fresh.squashfs');
     const mksquashfs = await runTimed('mksquashfs', [join(images.cacheDir, images.source, 'trees', image.version), fresh, ...DISTROBUILDER_ARGS, ...spec.extraArgs]);
@@ -410,12 +428,14 @@ async function pushAll(
       imageBytes: image.size,
       pushWallSeconds: push.wallSeconds,
       pushCpuSeconds: push.cpuSeconds,
+      noContentPushCpuSeconds: scanOnly.cpuSeconds,
       contentCpuSeconds: out.content?.cpuSeconds ?? null,
       blocksRebuilt: out.content?.blocksRebuilt ?? null,
       blocksKept: out.content?.blocksKept ?? null,
       contentBytes: out.content?.contentBytes ?? null,
       mksquashfsWallSeconds: mksquashfs.wallSeconds,
       mksquashfsCpuSeconds: mksquashfs.cpuSeconds,
+      loadAverage,
     });
   }
   return { pushed, costs };
@@ -680,7 +700,7 @@ function renderContentTable(results: readonly CaseResult[]): string {
         formatBytes(b.manifestBytes),
         `${b.blocksRebuilt} / ${formatBytes(b.bytesRebuilt)}`,
         `${b.contentChunksFetched} / ~${formatBytes(Math.max(0, contentWire))}`,
-        `${b.rebuildCpuSeconds.toFixed(1)} s`,
+        `${b.rebuildCpuSeconds.toFixed(1)} / ${(b.cpuSeconds - t.cpuSeconds).toFixed(1)} s`,
       ]);
     }
   }
@@ -699,7 +719,7 @@ function renderContentTable(results: readonly CaseResult[]): string {
       { header: 'manifest', align: 'right' },
       { header: 'rebuilt blocks / out', align: 'right' },
       { header: 'content chunks / wire', align: 'right' },
-      { header: 'rebuild CPU', align: 'right' },
+      { header: 'rebuild CPU rep./meas.', align: 'right' },
     ],
     rows,
   );
@@ -725,6 +745,7 @@ function renderTimingTable(timings: readonly CaseTiming[]): string {
         `${auto.blocksRebuilt} / ${bytes.blocksRebuilt}`,
         `${(auto.wallSeconds / best).toFixed(2)}×`,
         `${time.cpuSeconds.toFixed(1)} / ${bytes.cpuSeconds.toFixed(1)} / ${auto.cpuSeconds.toFixed(1)} s`,
+        [time, bytes, auto].map((p) => p.loadAverage.toFixed(1)).join(' / '),
       ]);
     }
   }
@@ -741,9 +762,23 @@ function renderTimingTable(timings: readonly CaseTiming[]): string {
       { header: 'rebuilt auto / bytes', align: 'right' },
       { header: 'auto ÷ faster', align: 'right' },
       { header: 'pull CPU time/bytes/auto', align: 'right' },
+      { header: 'load avg', align: 'right' },
     ],
     rows,
   );
+}
+
+/** `chunk pull` measures the link on its manifest download only from this size on (pull-image.ts); below it, auto assumes 100 Mbit/s. */
+const AUTO_MIN_MEASURED_BYTES = 256 * 1024;
+
+function autoRateNote(timings: readonly CaseTiming[]): string {
+  const sizes = timings.flatMap((t) => t.rates.map((r) => r.pulls.auto.manifestBytes));
+  if (sizes.length === 0) return '';
+  const small = sizes.filter((size) => size < AUTO_MIN_MEASURED_BYTES).length;
+  const range = `${formatBytes(Math.min(...sizes))} to ${formatBytes(Math.max(...sizes))}`;
+  return small === sizes.length
+    ? `auto: every manifest (${range}) was under the ${formatBytes(AUTO_MIN_MEASURED_BYTES)} auto measures the link on, so it assumed its default 100 Mbit/s at every rate.`
+    : `auto: ${small} of ${sizes.length} manifests (${range}) were under the ${formatBytes(AUTO_MIN_MEASURED_BYTES)} auto measures the link on (then it assumes 100 Mbit/s).`;
 }
 
 function renderPushTable(costs: readonly PushCost[]): string {
@@ -757,11 +792,13 @@ function renderPushTable(costs: readonly PushCost[]): string {
         formatBytes(c.imageBytes),
         `${c.pushWallSeconds.toFixed(1)} s`,
         `${c.pushCpuSeconds.toFixed(1)} s`,
+        `${c.noContentPushCpuSeconds.toFixed(1)} s`,
         c.contentCpuSeconds === null ? 'n/a' : `${c.contentCpuSeconds.toFixed(1)} s`,
         c.blocksRebuilt === null ? 'n/a' : `${c.blocksRebuilt} / ${c.blocksKept}`,
         `${c.mksquashfsWallSeconds.toFixed(1)} s`,
         `${c.mksquashfsCpuSeconds.toFixed(1)} s`,
         `${(c.pushCpuSeconds / c.mksquashfsCpuSeconds).toFixed(2)}×`,
+        c.loadAverage.toFixed(1),
       ]);
     }
   }
@@ -772,11 +809,13 @@ function renderPushTable(costs: readonly PushCost[]): string {
       { header: 'size', align: 'right' },
       { header: 'push wall', align: 'right' },
       { header: 'push CPU', align: 'right' },
-      { header: 'of which recipes', align: 'right' },
+      { header: '--no-content CPU', align: 'right' },
+      { header: 'reported job time', align: 'right' },
       { header: 'blocks by content / kept', align: 'right' },
       { header: 'mksquashfs wall', align: 'right' },
       { header: 'mksquashfs CPU', align: 'right' },
       { header: 'push ÷ mksquashfs CPU', align: 'right' },
+      { header: 'load avg', align: 'right' },
     ],
     rows,
   );
@@ -848,7 +887,11 @@ function renderResults(
     'Content domain: `--prefer bytes` against `--prefer time`, LXD and the content floor. manifest = of bytesFetched, the',
     'manifest with its indexes (the same for both pulls). rebuilt blocks / out = xz blocks re-encoded, and the output bytes',
     'they gave. content chunks / wire = content chunks fetched, and about what they cost on the wire (the bytes pull\'s',
-    'chunk bytes minus the compressed chunks it still fetched).',
+    'chunk bytes minus the compressed chunks it still fetched). rebuild CPU rep./meas. = the pull\'s rebuildCpuSeconds (summed',
+    'wall time of its re-encoding jobs) / the measured user + sys CPU of the bytes pull minus the time pull\'s (both unthrottled).',
+    'content floor caveat: xdelta3 -9 makes short copies from the 110+ MiB uncompressed source inside new binary files,',
+    'which xz then compresses worse than the files themselves, so where whole files are added (add-packages) the "floor"',
+    'is not a lower bound: see transfer.json for the raw (pre-xz) delta sizes.',
     '',
     renderContentTable(results),
     '',
@@ -857,18 +900,23 @@ function renderResults(
           `Update wall time, one host, at simulated link rates (${timing.mbitRates.join(' and ')} Mbit/s each way, no added latency; ${timing.runs === 1 ? 'one run' : `median of ${timing.runs} runs`}).`,
           'lxchunk: measured wall time of the real `chunk pull` process (start to exit: node start-up, seed scan, transfer,',
           're-encoding, verification) through a throttling TCP proxy in front of `chunk serve` on this machine',
+          "(load avg = the machine's 1-minute load average as each of the three pulls started: other work slows them)",
           `(${availableParallelism()} cores here, the server's and the proxy's work included); in parentheses, its bytes fetched.`,
           'full and LXD are COMPUTED, not transferred: full = (image + metadata) / rate; LXD = delta / rate + the measured wall',
           'time of `xdelta3 -d` applying it (shown as +N s -d), or the full image where no delta applies. Neither includes',
           "LXD's own hashing or unpacking. rebuilt auto / bytes = xz blocks the auto and bytes pulls re-encoded.",
           '',
           renderTimingTable(timings),
+          autoRateNote(timings),
           '',
         ]
       : []),
     'Push cost: user + system CPU of the whole `chunk push` process (worker threads included; the server\'s not), beside a',
-    "fresh mksquashfs of the same tree with the profile's options (all cores). \"of which recipes\" = the push's own report",
-    'of worker CPU spent re-encoding blocks to find their recipes. The first push of each profile uploads everything.',
+    "fresh mksquashfs of the same tree with the profile's options (all cores). --no-content CPU = the same push again with",
+    '--no-content once the image is stored (scan, hashes, server queries: what the push costs without the content domain).',
+    "reported job time = the push's own content.cpuSeconds, which sums its re-encoding jobs' wall time: CPU time only while",
+    'each worker has a core to itself, so it exceeds the measured CPU on a busy machine. The first push of each profile',
+    'uploads everything; mksquashfs and the pushes ran at different moments of the load shown.',
     '',
     renderPushTable(costs),
     '',
@@ -929,7 +977,7 @@ async function main(): Promise<void> {
       source: { type: 'string', default: 'auto' },
       timed: { type: 'string', default: DEFAULT_TIMED },
       rates: { type: 'string', default: '10,100' },
-      runs: { type: 'string', default: '1' },
+      runs: { type: 'string', default: '3' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
