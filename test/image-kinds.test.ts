@@ -27,7 +27,7 @@ describe('what chunk push takes: VM disks checked, unified tarballs (real CLI, r
   let pushEnv: NodeJS.ProcessEnv;
   let readEnv: NodeJS.ProcessEnv;
 
-  const push = (...args: string[]) => runChunk(['push', '--json', ...args], { env: pushEnv });
+  const push = (...args: string[]) => runChunk(['push', '--json', '--no-content', ...args], { env: pushEnv });
   const pull = async (ref: string, out: string) => {
     const result = await runChunk(['pull', '--json', ref, '--out', out], { env: readEnv });
     assert.equal(result.code, 0, result.stderr);

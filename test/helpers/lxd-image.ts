@@ -27,6 +27,8 @@ export async function buildLxdImage(
     seed: number;
     from?: LxdImageFiles;
     change?: number;
+    /** Large text files (a few hundred KB, one block each) that get a line appended, as a package update does to a library. */
+    changeLarge?: number;
     serial: string;
     stock?: boolean;
     bareMetadata?: boolean;
@@ -43,6 +45,10 @@ export async function buildLxdImage(
     // A nightly: a few files change, one package arrives.
     for (let i = 0; i < (options.change ?? 3); i++) {
       const k = (i * 37 + 1) % 400;
+      await appendFile(join(tree, `usr/lib/pkg${k % 17}/file${k}.bin`), `update ${options.serial}\n`);
+    }
+    for (let i = 0; i < (options.changeLarge ?? 0); i++) {
+      const k = i * 50; // writeTree: every 25th file is large, the even ones text
       await appendFile(join(tree, `usr/lib/pkg${k % 17}/file${k}.bin`), `update ${options.serial}\n`);
     }
     await mkdir(join(tree, 'usr/lib/newpkg'), { recursive: true });
