@@ -5,7 +5,10 @@ export type {
   ChunkReader,
   ChunkStat,
   ChunkStore,
+  ChunkSource,
   ChunkWriter,
+  FetchOptions,
+  OnFetchedChunk,
   PutResult,
   QuarantineResult,
   QuarantinedChunk,
@@ -23,6 +26,7 @@ export {
   type EncodedChunk,
 } from '@lxchunk/format';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
+export { ReadThroughCache } from './read-through-cache.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export {
   MAX_LISTED_PROBLEMS,

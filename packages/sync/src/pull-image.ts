@@ -4,7 +4,7 @@ import { InlineSha256, Sha256Worker, sameParams, type ChunkMethod, type ChunkPar
 import type { ChunkServerClient } from '@lxchunk/client';
 import { ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
-import { PRIVATE_DIR, syncDir, type ChunkStore } from '@lxchunk/store';
+import { PRIVATE_DIR, ReadThroughCache, syncDir, type ChunkSource, type ChunkStore } from '@lxchunk/store';
 import { chunkSeedFile } from './chunk-image-file.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -77,9 +77,9 @@ const WRITES_IN_FLIGHT = 64;
 
 /**
  * Pulls an image: each output file is assembled in place under a temporary name, fetched chunks
- * written at their offsets as they arrive (and kept in the cache, if any); then one sequential
- * pass fills every other position from local sources and hashes the file as it is on disk, for
- * its sha256 and the LXD fingerprint. Only verified files are renamed into place. An interrupted
+ * written at their offsets as they arrive (through the cache, if any, which keeps them); then one
+ * sequential pass fills every other position from local sources and hashes the file as it is on
+ * disk, for its sha256 and the LXD fingerprint. Only verified files are renamed into place. An interrupted
  * pull leaves its temporary files; run again, it keeps their verified ranges and fetches only the
  * rest. Nothing half-written ever carries a final name.
  */
@@ -103,6 +103,8 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
 
   const local = new LocalChunks();
   if (options.cache) local.addStore(options.cache);
+  // The network, read through the cache: every chunk fetched is verified into it for later pulls.
+  const remote: ChunkSource = options.cache ? new ReadThroughCache(client, options.cache) : client;
   const outputs: PartialFile[] = [];
   try {
     for (const file of manifest.files) {
@@ -135,14 +137,13 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     let fetchedBytes = 0;
     const place = async (id: string, bytes: Uint8Array) => {
       for (const { output, position } of todo.get(id) ?? []) await output.write(position, bytes);
-      await options.cache?.put(id, bytes);
       crashPoint('pull.fetch');
     };
     // Writes are not awaited one by one: the next frames are read and verified while earlier
     // bytes go to disk. A few in flight bound the memory held.
     const writing = new Set<Promise<void>>();
     let writeFailure: unknown;
-    const { missing } = await client.fetchChunks(
+    const { missing } = await remote.fetchChunks(
       toFetch,
       async (id, bytes) => {
         if (writeFailure) throw writeFailure;
@@ -170,10 +171,9 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       const bytes = recovered.get(id) ?? (await local.read(id));
       if (bytes) return bytes;
       // Every local copy failed verification: fetch this one after all.
-      const got = await client.getChunk(id, { signal });
+      const got = await remote.getChunk(id, { signal });
       fetched.add(id);
       recovered.set(id, got);
-      await options.cache?.put(id, got);
       return got;
     };
     const sha256: Sha256Sink = bytesTotal >= WORKER_THRESHOLD ? new Sha256Worker() : new InlineSha256();
