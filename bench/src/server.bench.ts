@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_FETCH_IDS, forEachBounded } from '@lxchunk/client';
 import { FRAME_HEADER_BYTES } from '@lxchunk/format';
-import { cdcParams, mulberry32 } from './cdc-like-sizes.js';
+import { cdcParams, seededUnit } from './cdc-like-sizes.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
 import { which } from './measure.js';
@@ -156,7 +156,7 @@ async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Prom
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
-  const random = mulberry32(seed);
+  const random = seededUnit(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
