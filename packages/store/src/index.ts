@@ -40,3 +40,4 @@ export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFai
 export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode.js';
 export { writePrivateFile } from './write-private-file.js';
 export { syncDir } from './sync-dir.js';
+export { ExclusiveFileLock } from './exclusive-file-lock.js';
