@@ -12,6 +12,7 @@ import { LocalChunks } from './local-chunks.js';
 import { PartialFile } from './partial-file.js';
 import { resolveImageRef } from './resolve-image-ref.js';
 import type { ProgressListener } from './progress-event.js';
+import type { TransferCounts } from './transfer-counts.js';
 
 /** A local file that may share chunks with the image. With its index (e.g. from the server, for an image LXD already holds) it needs no chunking. */
 export interface Seed {
@@ -44,20 +45,11 @@ export interface PulledFile {
   readonly sha256: string;
 }
 
-export interface PullResult {
+export interface PullResult extends TransferCounts {
   readonly fingerprint: string;
   readonly type: ImageManifest['type'];
   readonly manifest: ImageManifest;
   readonly files: readonly PulledFile[];
-  readonly bytesTotal: number;
-  /** Every response body byte: alias lookup, manifest (indexes included), chunk batches. */
-  readonly bytesFetched: number;
-  /** Output bytes that came from local sources (cache, seeds, an interrupted earlier pull). */
-  readonly bytesReused: number;
-  /** Distinct chunks of the image, and how many of them came over the network or from local sources. */
-  readonly chunksTotal: number;
-  readonly chunksFetched: number;
-  readonly chunksReused: number;
   /** Seed or cache ranges that did not match their id and were fetched instead. */
   readonly corruptLocalChunks: number;
   /** The cached manifest the server compressed this one against, if any. */
