@@ -3,32 +3,18 @@ import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
+import type { PullResult, PushResult } from '@lxchunk/sync';
 import { chunkLikePush } from './helpers/chunk-like-push.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 import { storedChunkPaths } from './helpers/stored-chunks.js';
 
-interface PushJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesUploaded: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-  aliases: Array<{ name: string; version: number; changed: boolean }>;
-}
+/** What `chunk push --json` prints. */
+type PushJson = PushResult;
 
-interface PullJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  bytesReused: number;
-  chunksTotal: number;
-  chunksFetched: number;
-  corruptLocalChunks: number;
-  manifestBase?: string;
-  files: Array<{ role: string; path: string; size: number; sha256: string }>;
-}
+/** What `chunk pull --json` prints: the pull's result without the manifest. */
+type PullJson = Omit<PullResult, 'manifest'>;
 
 describe('chunk push and chunk pull (real server, real squashfs images)', () => {
   let work: string;

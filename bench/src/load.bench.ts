@@ -12,6 +12,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChunkServerClient } from '@lxchunk/client';
+import type { PullResult } from '@lxchunk/sync';
 import { parseBenchArgs, parseSize, positive } from './bench-args.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { runBench, type CleanupStack } from './cleanup-stack.js';
@@ -52,14 +53,8 @@ interface Options {
   readonly json: boolean;
 }
 
-interface PullOutput {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  chunksFetched: number;
-  chunksTotal: number;
-  files: Array<{ role: string; path: string; size: number }>;
-}
+/** What `chunk pull --json` prints: the pull's result without the manifest. */
+type PullOutput = Omit<PullResult, 'manifest'>;
 
 interface LoadResult {
   readonly bytes: number;

@@ -14,6 +14,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { PullResult, PushResult } from '@lxchunk/sync';
 import { createToken, startChunkServer, type ChunkServerProcess } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
 import { machineBusyCpuSeconds, selfAndReapedChildrenCpuSeconds } from './cpu-accounting.js';
@@ -65,25 +66,11 @@ const OPS: ReadonlyArray<{ op: OpName; casync: CasyncOpName; label: string; casy
   { op: 'pull-seeded', casync: 'extract-seeded', label: 'pull, seed holds all', casyncLabel: 'extract --seed=ROOTFS' },
 ];
 
-interface PushOutput {
-  fingerprint: string;
-  manifestStatus: string;
-  bytesTotal: number;
-  bytesUploaded: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-}
+/** What `chunk push --json` prints. */
+type PushOutput = PushResult;
 
-interface PullOutput {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  bytesReused: number;
-  chunksTotal: number;
-  chunksFetched: number;
-  chunksReused: number;
-  files: Array<{ role: string; path: string; size: number }>;
-}
+/** What `chunk pull --json` prints: the pull's result without the manifest. */
+type PullOutput = Omit<PullResult, 'manifest'>;
 
 interface Timed extends Measurement {
   /**

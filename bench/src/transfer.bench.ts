@@ -18,6 +18,7 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { PullResult, PushResult } from '@lxchunk/sync';
 import { renderBarChartSvg } from './bar-chart-svg.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
@@ -98,16 +99,10 @@ interface CaseResult {
   readonly unitBoundBytes: number;
 }
 
-interface PushOutput {
-  fingerprint: string;
-  warnings: string[];
-}
-interface PullOutput {
-  fingerprint: string;
-  bytesFetched: number;
-  chunksFetched: number;
-  manifestBase?: string;
-}
+/** What `chunk push --json` prints. */
+type PushOutput = PushResult;
+/** What `chunk pull --json` prints: the pull's result without the manifest. */
+type PullOutput = Omit<PullResult, 'manifest'>;
 
 function log(line: string): void {
   process.stderr.write(`[transfer] ${line}\n`);
