@@ -2,17 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PullResult, PushResult } from '@lxchunk/sync';
+import type { PullJson, PushJson } from './helpers/cli-json.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 import { buildUnifiedImage } from './helpers/unified-image.js';
-
-/** What `chunk push --json` prints. */
-type PushJson = PushResult;
-
-/** What `chunk pull --json` prints: the pull's result without the manifest. */
-type PullJson = Omit<PullResult, 'manifest'>;
 
 describe('what chunk push takes: VM disks checked, unified tarballs (real CLI, real server)', () => {
   let work: string;

@@ -3,18 +3,12 @@ import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
-import type { PullResult, PushResult } from '@lxchunk/sync';
 import { chunkLikePush } from './helpers/chunk-like-push.js';
+import type { PullJson, PushJson } from './helpers/cli-json.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 import { storedChunkPaths } from './helpers/stored-chunks.js';
-
-/** What `chunk push --json` prints. */
-type PushJson = PushResult;
-
-/** What `chunk pull --json` prints: the pull's result without the manifest. */
-type PullJson = Omit<PullResult, 'manifest'>;
 
 describe('chunk push and chunk pull (real server, real squashfs images)', () => {
   let work: string;

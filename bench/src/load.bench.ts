@@ -12,9 +12,9 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChunkServerClient } from '@lxchunk/client';
-import type { PullResult } from '@lxchunk/sync';
 import { parseBenchArgs, parseSize, positive } from './bench-args.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
+import type { PullJson as PullOutput } from './cli-json.js';
 import { runBench, type CleanupStack } from './cleanup-stack.js';
 import { run } from './exec.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
@@ -52,9 +52,6 @@ interface Options {
   readonly out: string;
   readonly json: boolean;
 }
-
-/** What `chunk pull --json` prints: the pull's result without the manifest. */
-type PullOutput = Omit<PullResult, 'manifest'>;
 
 interface LoadResult {
   readonly bytes: number;

@@ -14,9 +14,9 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { PullResult, PushResult } from '@lxchunk/sync';
 import { createToken, startChunkServer, type ChunkServerProcess } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { machineBusyCpuSeconds, selfAndReapedChildrenCpuSeconds } from './cpu-accounting.js';
 import { terminateDescendants } from './descendants.js';
 import { run } from './exec.js';
@@ -65,12 +65,6 @@ const OPS: ReadonlyArray<{ op: OpName; casync: CasyncOpName; label: string; casy
   { op: 'pull-new', casync: 'extract-store', label: 'pull, all chunks new', casyncLabel: 'extract, every chunk from the store' },
   { op: 'pull-seeded', casync: 'extract-seeded', label: 'pull, seed holds all', casyncLabel: 'extract --seed=ROOTFS' },
 ];
-
-/** What `chunk push --json` prints. */
-type PushOutput = PushResult;
-
-/** What `chunk pull --json` prints: the pull's result without the manifest. */
-type PullOutput = Omit<PullResult, 'manifest'>;
 
 interface Timed extends Measurement {
   /**

@@ -18,10 +18,10 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { PullResult, PushResult } from '@lxchunk/sync';
 import { renderBarChartSvg } from './bar-chart-svg.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { run } from './exec.js';
 import { squashfsUnitBound } from './squashfs-unit-bound.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
@@ -98,11 +98,6 @@ interface CaseResult {
   /** The squashfs units of the new image the held one lacks (squashfsUnitBound) plus the metadata tarball. */
   readonly unitBoundBytes: number;
 }
-
-/** What `chunk push --json` prints. */
-type PushOutput = PushResult;
-/** What `chunk pull --json` prints: the pull's result without the manifest. */
-type PullOutput = Omit<PullResult, 'manifest'>;
 
 function log(line: string): void {
   process.stderr.write(`[transfer] ${line}\n`);
