@@ -94,6 +94,39 @@ describe('server: one memory budget for all uploads (real server process)', () =
     }
   });
 
+  it('a client that hangs up while it waits takes nothing from the budget, for whole-body routes and batches', async () => {
+    const server = await startServer(['--no-fsync', '--upload-memory', String(BUDGET)]);
+    try {
+      const push = await server.token('push');
+      const { hostname, port } = new URL(server.url);
+      const holder = heldUpload(server, push, batchOf(big(66)), 4 + 37 + 1000);
+      await untilMetrics(server, (m) => metric(m, 'lxchunk_upload_memory_bytes') >= 800_037);
+      // A chunk PUT (its whole body reserved) and a batch (its frame reserved), each waiting for room.
+      const chunk = seeded(300_000, 67);
+      const waiters = [
+        `PUT /v1/chunks/${chunkId(chunk)} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${push}\r\nContent-Length: ${chunk.length}\r\n\r\n`,
+        `POST /v1/chunks/upload HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${push}\r\nContent-Type: ${BATCH_CONTENT_TYPE}\r\nContent-Length: ${batchOf(chunk).length}\r\n\r\n`,
+      ];
+      for (const [i, head] of waiters.entries()) {
+        const socket = connect(Number(port), hostname);
+        socket.on('error', () => undefined);
+        socket.write(i === 0 ? head : Buffer.concat([Buffer.from(head), batchOf(chunk).subarray(0, 4 + 37 + 100)]));
+        await untilMetrics(server, (m) => metric(m, 'lxchunk_upload_memory_waiting') === 1);
+        socket.destroy();
+        // The waiter leaves the queue as soon as its client is gone.
+        await untilMetrics(server, (m) => metric(m, 'lxchunk_upload_memory_waiting') === 0);
+      }
+      holder.finish();
+      assert.match(await holder.answered, /^HTTP\/1\.1 200/);
+      // Before the fix the hung-up PUT was granted its 300 KB once the holder finished, and kept it.
+      await untilMetrics(server, (m) => metric(m, 'lxchunk_upload_memory_bytes') === 0);
+      assert.equal((await http(server.url, 'GET', '/healthz')).status, 200);
+      assert.equal(server.stderr().includes('"request failed"'), false, server.stderr());
+    } finally {
+      await server.destroy();
+    }
+  });
+
   it('refuses with 503 UNAVAILABLE and Retry-After when it would wait too long; a frame over the whole budget is 413', async () => {
     const server = await startServer(['--no-fsync', '--upload-memory', String(BUDGET), '--upload-wait', '0']);
     try {

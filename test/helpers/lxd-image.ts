@@ -23,7 +23,18 @@ export interface LxdImageFiles {
  */
 export async function buildLxdImage(
   dir: string,
-  options: { seed: number; from?: LxdImageFiles; change?: number; serial: string; stock?: boolean; bareMetadata?: boolean },
+  options: {
+    seed: number;
+    from?: LxdImageFiles;
+    change?: number;
+    serial: string;
+    stock?: boolean;
+    bareMetadata?: boolean;
+    /** More mksquashfs options, e.g. ['-Xbcj', 'x86']. */
+    mksquashfs?: readonly string[];
+    /** Copy a few of this host's x86-64 executables in, so `-Xbcj x86` has calls to convert. */
+    executables?: boolean;
+  },
 ): Promise<LxdImageFiles> {
   await mkdir(dir, { recursive: true });
   const tree = join(dir, 'tree');
@@ -38,9 +49,13 @@ export async function buildLxdImage(
     await writeFile(join(tree, 'usr/lib/newpkg', `payload-${options.serial}`), Buffer.alloc(150_000, options.serial));
   } else {
     await writeTree(tree, options.seed, 400);
+    if (options.executables) {
+      await mkdir(join(tree, 'usr/bin'), { recursive: true });
+      for (const tool of ['tar', 'ls', 'cp', 'mksquashfs']) await cp(join('/usr/bin', tool), join(tree, 'usr/bin', tool));
+    }
   }
   const rootfs = join(dir, 'rootfs.squashfs');
-  await mksquashfs(tree, rootfs, options.stock ? [] : ['-no-fragments']);
+  await mksquashfs(tree, rootfs, [...(options.stock ? [] : ['-no-fragments']), ...(options.mksquashfs ?? [])]);
   const meta = join(dir, 'meta');
   await mkdir(join(meta, 'templates'), { recursive: true });
   const properties = options.bareMetadata

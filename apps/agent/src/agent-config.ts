@@ -1,3 +1,5 @@
+import type { RebuildPreference } from '@lxchunk/sync';
+
 /** Everything an agent needs; built by loadAgentConfig from a file, the environment and flags. */
 export interface AgentConfig {
   readonly serverUrl: string;
@@ -15,6 +17,8 @@ export interface AgentConfig {
   readonly waitSeconds: number;
   /** How long a request keeps retrying a server that went away (a restart) before the sync fails. */
   readonly retryForMs: number;
+  /** xz blocks: rebuild from content (bytes), fetch compressed (time), or decide per block (auto). */
+  readonly prefer: RebuildPreference;
   readonly log: (entry: Record<string, unknown>) => void;
 }
 
@@ -24,6 +28,9 @@ export const AGENT_DEFAULTS = Object.freeze({
   pollIntervalMs: 5 * 60 * 1000,
   waitSeconds: 60,
   retryForMs: 60_000,
+  // A fleet updating at once shares the server's egress: there, bytes are the time. One host on
+  // its own link may prefer `auto`.
+  prefer: 'bytes' as RebuildPreference,
 });
 
 /** LXD image properties that mark an image as imported by lxchunk, and for which alias. */

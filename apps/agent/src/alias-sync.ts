@@ -5,7 +5,7 @@ import { AliasNotFoundError } from '@lxchunk/errors';
 import type { ImageManifest } from '@lxchunk/format';
 import type { LxdClient, LxdImageInfo } from '@lxchunk/lxd';
 import { PRIVATE_DIR } from '@lxchunk/store';
-import { fetchManifest, pullImage, type ManifestCache, type Seed } from '@lxchunk/sync';
+import { fetchManifest, pullImage, type ManifestCache, type RebuildPreference, type Seed } from '@lxchunk/sync';
 import { MANAGED_PROPERTY, managedProperties } from './agent-config.js';
 import type { ImportJournal } from './import-journal.js';
 import type { SeedIndexes } from './seed-indexes.js';
@@ -21,6 +21,8 @@ export interface SyncResult {
   readonly action: SyncAction;
   readonly bytesFetched: number;
   readonly bytesReused: number;
+  /** xz blocks rebuilt from content instead of fetched compressed. */
+  readonly blocksRebuilt: number;
   /** Images removed by retention after this sync. */
   readonly pruned: readonly string[];
 }
@@ -36,6 +38,7 @@ export interface AliasSyncContext {
   /** Manifests of pulled images: the server compresses the next manifest against one of them. */
   readonly manifests: ManifestCache;
   readonly keepImages: number;
+  readonly prefer: RebuildPreference;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly signal?: AbortSignal;
 }
@@ -61,11 +64,13 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
   let action: SyncAction = 'unchanged';
   let bytesFetched = 0;
   let bytesReused = 0;
+  let blocksRebuilt = 0;
 
   if (!(await lxd.getImage(fingerprint))) {
     const pulled = await pullIntoLxd(context, alias, fingerprint, local?.target);
     bytesFetched = pulled.bytesFetched;
     bytesReused = pulled.bytesReused;
+    blocksRebuilt = pulled.blocksRebuilt;
     action = 'imported';
   }
   if (local?.target !== fingerprint) {
@@ -73,7 +78,7 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
     if (action === 'unchanged') action = 'alias-updated';
   }
   const pruned = await pruneImported(context, alias, fingerprint);
-  return { alias, fingerprint, action, bytesFetched, bytesReused, pruned };
+  return { alias, fingerprint, action, bytesFetched, bytesReused, blocksRebuilt, pruned };
 }
 
 async function pullIntoLxd(
@@ -81,7 +86,7 @@ async function pullIntoLxd(
   alias: string,
   fingerprint: string,
   previous: string | undefined,
-): Promise<{ bytesFetched: number; bytesReused: number }> {
+): Promise<{ bytesFetched: number; bytesReused: number; blocksRebuilt: number }> {
   const { client, lxd, signal } = context;
   const receivedBefore = client.bytesReceived;
   // The image the alias pointed at is the likeliest to share most of the new manifest.
@@ -98,7 +103,16 @@ async function pullIntoLxd(
   const stale = await removeStalePulls(outDir, fingerprint, STALE_PULL_MS);
   if (stale.length > 0) context.log({ level: 'info', msg: 'removed stale pulls', alias, removed: stale });
   try {
-    const result = await pullImage({ client, ref: fingerprint, outDir, seeds, manifest: fetched, ...(signal ? { signal } : {}) });
+    const result = await pullImage({
+      client,
+      ref: fingerprint,
+      outDir,
+      seeds,
+      manifest: fetched,
+      prefer: context.prefer,
+      onWarning: (message) => context.log({ level: 'warn', msg: message, alias }),
+      ...(signal ? { signal } : {}),
+    });
     const [metadata, rootfs] = result.files;
     const files = result.files.map((file) => file.path);
     await context.imports.begin({ alias, fingerprint, server: context.serverUrl, files });
@@ -132,13 +146,15 @@ async function pullIntoLxd(
       fingerprint,
       bytesFetched,
       bytesReused: result.bytesReused,
+      blocksRebuilt: result.blocksRebuilt,
+      rebuildCpuSeconds: Number(result.rebuildCpuSeconds.toFixed(2)),
       seeds: seeds.length,
       manifestBase: fetched.base ?? null,
     });
     // LXD has its own copy now; the pulled files were only the vehicle.
     await Promise.all(files.map((file) => rm(file, { force: true })));
     await context.imports.end(fingerprint);
-    return { bytesFetched, bytesReused: result.bytesReused };
+    return { bytesFetched, bytesReused: result.bytesReused, blocksRebuilt: result.blocksRebuilt };
   } finally {
     await rm(exportDir, { recursive: true, force: true });
   }

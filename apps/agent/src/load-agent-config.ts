@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { InvalidInputError, userPathError } from '@lxchunk/errors';
 import { validateAliasName } from '@lxchunk/format';
+import { REBUILD_PREFERENCES, type RebuildPreference } from '@lxchunk/sync';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 
 /** The config file's shape (e.g. /etc/lxchunk/agent.yaml); every key optional. */
@@ -16,13 +17,14 @@ interface AgentFile {
   pollIntervalSeconds?: number;
   waitSeconds?: number;
   retryForSeconds?: number;
+  prefer?: RebuildPreference;
 }
 
-const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds']);
+const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds', 'prefer']);
 
 /**
  * Flags win over environment variables (LXCHUNK_SERVER, LXCHUNK_TOKEN, LXCHUNK_FOLLOW as a
- * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET), which win over the config file.
+ * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET, LXCHUNK_PREFER), which win over the config file.
  */
 export async function loadAgentConfig(
   flags: Partial<Omit<AgentFile, 'follow'>> & { follow?: readonly string[]; configFile?: string },
@@ -45,6 +47,7 @@ export async function loadAgentConfig(
     pollIntervalMs: positive(flags.pollIntervalSeconds ?? file.pollIntervalSeconds ?? AGENT_DEFAULTS.pollIntervalMs / 1000, 'pollIntervalSeconds') * 1000,
     waitSeconds: positive(flags.waitSeconds ?? file.waitSeconds ?? AGENT_DEFAULTS.waitSeconds, 'waitSeconds'),
     retryForMs: nonNegative(flags.retryForSeconds ?? file.retryForSeconds ?? AGENT_DEFAULTS.retryForMs / 1000, 'retryForSeconds') * 1000,
+    prefer: preference(flags.prefer ?? (env.LXCHUNK_PREFER as RebuildPreference | undefined) ?? file.prefer ?? AGENT_DEFAULTS.prefer),
     log,
   };
 }
@@ -82,6 +85,11 @@ async function readAgentFile(path: string | undefined): Promise<AgentFile> {
     throw new InvalidInputError(`${path}: follow must be a list of alias names`);
   }
   return file;
+}
+
+function preference(value: string): RebuildPreference {
+  if (!(REBUILD_PREFERENCES as readonly string[]).includes(value)) throw new InvalidInputError(`prefer must be one of ${REBUILD_PREFERENCES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as RebuildPreference;
 }
 
 function positive(value: number, name: string): number {

@@ -77,6 +77,7 @@ async function syncAll(
     imports: new ImportJournal(join(config.cacheDir, 'imports')),
     manifests: new ManifestCache(join(config.cacheDir, 'manifests')),
     keepImages: config.keepImages,
+    prefer: config.prefer,
     log: config.log,
     ...(signal ? { signal } : {}),
   };

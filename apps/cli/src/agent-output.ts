@@ -17,10 +17,10 @@ export function agentLogger(stderr: NodeJS.WriteStream, json: boolean): (entry: 
 /** One line per alias for `agent --once` without --json: what happened, in an operator's words. */
 export function summaryLine({ alias, result, error }: SyncOutcome): string {
   if (error) return `${alias}: FAILED [${error.code}] ${error.message}`;
-  const { fingerprint, action, bytesFetched, bytesReused, pruned } = result!;
+  const { fingerprint, action, bytesFetched, bytesReused, blocksRebuilt, pruned } = result!;
   const short = fingerprint.slice(0, 12);
   const removed = pruned.length > 0 ? `; removed ${pruned.length} old image${pruned.length > 1 ? 's' : ''}` : '';
-  if (action === 'imported') return `${alias}: imported ${short} (fetched ${prettyBytes(bytesFetched)}, reused ${prettyBytes(bytesReused)} from local images)${removed}`;
+  if (action === 'imported') return `${alias}: imported ${short} (fetched ${prettyBytes(bytesFetched)}, reused ${prettyBytes(bytesReused)} from local images${blocksRebuilt > 0 ? `, rebuilt ${blocksRebuilt} xz blocks` : ''})${removed}`;
   if (action === 'alias-updated') return `${alias}: moved to ${short} (already in LXD)${removed}`;
   return `${alias}: up to date at ${short}${removed}`;
 }

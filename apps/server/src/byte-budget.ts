@@ -28,9 +28,13 @@ export class ByteBudget {
     return this.used;
   }
 
-  /** Takes `bytes`, waiting for them if need be; rejects if they do not come free in time. */
-  async acquire(bytes: number): Promise<void> {
+  /**
+   * Takes `bytes`, waiting for them if need be; rejects if they do not come free in time, or with
+   * the signal's reason once `signal` aborts (a client that hung up must not take bytes later).
+   */
+  async acquire(bytes: number, signal?: AbortSignal): Promise<void> {
     if (bytes <= 0) return;
+    signal?.throwIfAborted();
     if (bytes > this.capacity) {
       throw new PayloadTooLargeError(`a request needs ${bytes} bytes in memory at once, over the server's ${this.capacity}-byte upload budget`);
     }
@@ -38,27 +42,33 @@ export class ByteBudget {
       this.take(bytes);
       return;
     }
-    const granted = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.queue.splice(this.queue.indexOf(waiter), 1);
-        resolve(false);
-        // The head may have been the one blocking smaller requests behind it.
+    await new Promise<void>((resolve, reject) => {
+      const leave = (err: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const at = this.queue.indexOf(waiter);
+        if (at >= 0) this.queue.splice(at, 1);
+        reject(err);
+        // The one leaving may have been the head, blocking smaller requests behind it.
         this.grantWaiters();
         this.changed();
+      };
+      const timer = setTimeout(() => {
+        leave(new UnavailableError(`the server holds ${this.used} bytes of uploads in memory, its limit; retry later`, { retryAfterSeconds: RETRY_AFTER_SECONDS }));
       }, this.maxWaitMs);
+      const onAbort = () => leave(signal!.reason);
       const waiter: Waiter = {
         bytes,
         grant: () => {
           clearTimeout(timer);
-          resolve(true);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
       this.changed();
     });
-    if (!granted) {
-      throw new UnavailableError(`the server holds ${this.used} bytes of uploads in memory, its limit; retry later`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
-    }
   }
 
   release(bytes: number): void {

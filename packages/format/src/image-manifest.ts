@@ -1,6 +1,7 @@
 import { isChunkId } from '@lxchunk/chunker';
 import { MalformedManifestError } from '@lxchunk/errors';
 import { validateIndex, type ChunkIndex } from './chunk-index.js';
+import { validateContentIndex, type ContentIndex } from './content-index.js';
 import { brief, kind } from './describe-value.js';
 
 export type ImageType = 'container' | 'virtual-machine';
@@ -17,6 +18,8 @@ export const FILE_ROLES: readonly FileRole[] = Object.freeze(['metadata', 'rootf
 export interface ImageFile {
   readonly role: FileRole;
   readonly index: ChunkIndex;
+  /** Its compressed blocks by content, for hosts that rebuild them (an xz squashfs rootfs). */
+  readonly content?: ContentIndex;
 }
 
 export interface ImageManifest {
@@ -62,8 +65,9 @@ export function validateManifest(manifest: ImageManifest): ImageManifest {
     if (typeof file !== 'object' || file === null || Array.isArray(file)) {
       throw new MalformedManifestError(`${path}: expected an object, got ${kind(file)}`);
     }
-    const { role, index } = file as Partial<ImageFile>;
-    return { role: checkRole(role, `${path}.role`), index: checkIndex(index, `${path}.index`) };
+    const { role, index, content } = file as Partial<ImageFile>;
+    const checked = checkIndex(index, `${path}.index`);
+    return { role: checkRole(role, `${path}.role`), index: checked, ...(content !== undefined ? { content: checkContentIndex(content, checked.size, `${path}.content`) } : {}) };
   });
   return Object.freeze({ fingerprint, type, architecture, created, public: isPublic, properties, files });
 }
@@ -186,6 +190,14 @@ export function checkFiles(
 function checkIndex(value: unknown, path: string): ChunkIndex {
   try {
     return validateIndex(value as ChunkIndex);
+  } catch (cause) {
+    throw new MalformedManifestError(`${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function checkContentIndex(value: unknown, fileSize: number, path: string): ContentIndex {
+  try {
+    return validateContentIndex(value as ContentIndex, fileSize);
   } catch (cause) {
     throw new MalformedManifestError(`${path}: ${(cause as Error).message}`, { cause });
   }

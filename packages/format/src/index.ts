@@ -1,4 +1,7 @@
 export { chunkOffsets, indexStats, validateIndex, type ChunkIndex, type IndexEntry, type IndexStats } from './chunk-index.js';
+export { CONTENT_FILTERS, MAX_REBUILT_BLOCK, validateContentIndex, type ContentIndex, type RebuiltBlock } from './content-index.js';
+export { CONTENT_INDEX_MAGIC, CONTENT_INDEX_VERSION, decodeContentIndex, encodeContentIndex } from './content-index-codec.js';
+export { manifestChunkIds } from './manifest-chunk-ids.js';
 export { INDEX_MAGIC, INDEX_VERSION, decodeIndex, encodeIndex, encodedIndexLength } from './index-codec.js';
 export {
   FILE_ROLES,

@@ -6,6 +6,10 @@
  *    "properties":{"<key>":"<value>",...},
  *    "files":[{"role":"metadata","size":123,"sha256":"<hex64>","index":"<base64>"},...]}
  *
+ * A file may also carry `"content":"<base64>"` after its index: the binary content index
+ * (content-index-codec.ts) of its compressed blocks. Optional, so manifests without it are
+ * unchanged; readers older than it refuse a manifest that has it (unknown field).
+ *
  * `index` is the standard, padded base64 of the binary index (index-codec.ts); `size` and `sha256`
  * repeat the index's own so a reader can see a file's size without decoding its index, and must
  * agree with it. The encoder is deterministic (property keys sorted by UTF-16 code units, files in
@@ -16,6 +20,8 @@ import { isChunkId } from '@lxchunk/chunker';
 import { MalformedManifestError } from '@lxchunk/errors';
 import type { ChunkIndex } from './chunk-index.js';
 import { brief, kind } from './describe-value.js';
+import { decodeContentIndex, encodeContentIndex } from './content-index-codec.js';
+import type { ContentIndex } from './content-index.js';
 import { decodeIndex, encodeIndex } from './index-codec.js';
 import {
   checkArchitecture,
@@ -53,6 +59,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 const MANIFEST_FIELDS = ['version', 'fingerprint', 'type', 'architecture', 'created', 'public', 'properties', 'files'] as const;
 const FILE_FIELDS = ['role', 'size', 'sha256', 'index'] as const;
+const OPTIONAL_FILE_FIELDS = ['content'] as const;
 /** Strict, padded, standard-alphabet base64; the round trip below also rejects non-zero pad bits. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -65,9 +72,10 @@ export function encodeManifest(manifest: ImageManifest): Uint8Array {
     .map((key) => `${q(key)}:${q(m.properties[key])}`)
     .join(',');
   const files = m.files
-    .map(({ role, index }) => {
+    .map(({ role, index, content }) => {
       const base64 = Buffer.from(encodeIndex(index)).toString('base64');
-      return `{"role":${q(role)},"size":${index.size},"sha256":${q(index.sha256)},"index":${q(base64)}}`;
+      const contentField = content ? `,"content":${q(Buffer.from(encodeContentIndex(content, index.size)).toString('base64'))}` : '';
+      return `{"role":${q(role)},"size":${index.size},"sha256":${q(index.sha256)},"index":${q(base64)}${contentField}}`;
     })
     .join(',');
   // Written by hand rather than JSON.stringify(object): JS objects put integer-like keys first,
@@ -141,7 +149,7 @@ function decodeFile(raw: unknown, path: string): ImageFile {
     throw new MalformedManifestError(`${path}: expected an object, got ${kind(raw)}`);
   }
   const f = raw as Record<string, unknown>;
-  checkFields(f, FILE_FIELDS, path);
+  checkFields(f, FILE_FIELDS, path, OPTIONAL_FILE_FIELDS);
   const role = checkRole(f.role, `${path}.role`);
   const size = f.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
@@ -156,14 +164,29 @@ function decodeFile(raw: unknown, path: string): ImageFile {
   if (index.sha256 !== sha256) {
     throw new MalformedManifestError(`${path}.sha256: ${sha256} but the index says ${index.sha256}`);
   }
-  return Object.freeze({ role, index });
+  if (f.content === undefined) return Object.freeze({ role, index });
+  return Object.freeze({ role, index, content: decodeBase64Content(f.content, index.size, `${path}.content`) });
 }
 
-function decodeBase64Index(value: unknown, path: string): ChunkIndex {
+function decodeBase64Content(value: unknown, fileSize: number, path: string): ContentIndex {
+  const bytes = decodeBase64(value, path);
+  try {
+    return decodeContentIndex(bytes, fileSize);
+  } catch (cause) {
+    throw new MalformedManifestError(`${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function decodeBase64(value: unknown, path: string): Buffer {
   const text = checkString(value, path);
   if (!BASE64.test(text)) throw new MalformedManifestError(`${path}: not strict base64 (standard alphabet, padded, no whitespace)`);
   const bytes = Buffer.from(text, 'base64');
   if (bytes.toString('base64') !== text) throw new MalformedManifestError(`${path}: not canonical base64 (non-zero padding bits)`);
+  return bytes;
+}
+
+function decodeBase64Index(value: unknown, path: string): ChunkIndex {
+  const bytes = decodeBase64(value, path);
   try {
     return decodeIndex(bytes);
   } catch (cause) {
@@ -171,11 +194,11 @@ function decodeBase64Index(value: unknown, path: string): ChunkIndex {
   }
 }
 
-/** Every field present, no other: a field this reader does not know could change the meaning. */
-function checkFields(o: Record<string, unknown>, fields: readonly string[], path: string): void {
+/** Every field present (optional ones may be), no other: a field this reader does not know could change the meaning. */
+function checkFields(o: Record<string, unknown>, fields: readonly string[], path: string, optional: readonly string[] = []): void {
   const prefix = path === '' ? '' : `${path}.`;
   for (const key of Object.keys(o)) {
-    if (!fields.includes(key)) {
+    if (!fields.includes(key) && !optional.includes(key)) {
       throw new MalformedManifestError(`${prefix}${key.length > 80 ? `${key.slice(0, 80)}…` : key}: unknown field`);
     }
   }

@@ -11,3 +11,6 @@ export { squashfsAdvice } from './squashfs-advice.js';
 export { ManifestCache, type CachedManifest } from './manifest-cache.js';
 export { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 export { resolveImageRef, MIN_FINGERPRINT_PREFIX } from './resolve-image-ref.js';
+export { REBUILD_PREFERENCES, type RebuildPreference } from './content-rebuild.js';
+export { CONTENT_PARAMS } from './describe-xz-content.js';
+export type { PushContentReport } from './push-image.js';

@@ -91,6 +91,15 @@ export class PartialFile {
     await withIoError(`writing ${this.path}`, () => writeFully(this.handle, parts, offset));
   }
 
+  /** Bytes [offset, offset + length) as on disk (pending writes flushed first); the caller knows they are done. */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    await this.flush();
+    const bytes = Buffer.allocUnsafe(length);
+    const { bytesRead } = await withIoError(`reading ${this.path}`, () => this.handle.read(bytes, 0, length, offset));
+    if (bytesRead !== length) throw new IoError(`${this.path} is shorter than the chunks written to it`);
+    return bytes;
+  }
+
   /** Every position written or verified. */
   get complete(): boolean {
     return this.done.every(Boolean);

@@ -1,11 +1,15 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineSha256, Sha256Worker, sameParams, type ChunkMethod, type ChunkParams, type Sha256Sink } from '@lxchunk/chunker';
 import type { ChunkServerClient } from '@lxchunk/client';
 import { ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
 import { PRIVATE_DIR, ReadThroughCache, syncDir, type ChunkSource, type ChunkStore } from '@lxchunk/store';
+import { XZ_ENCODER, XzPool, selfTest } from '@lxchunk/xz';
 import { chunkSeedFile } from './chunk-image-file.js';
+import { ContentRebuild, type RebuildPreference, type RebuildRates } from './content-rebuild.js';
+import { seedContentStream } from './seed-content.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { LocalChunks } from './local-chunks.js';
@@ -34,8 +38,16 @@ export interface PullOptions {
   readonly preferredBase?: string;
   /** The manifest, when the caller already fetched it (its fingerprint must be the ref). */
   readonly manifest?: FetchedManifest;
+  /** Whether to fetch content and rebuild xz blocks (see RebuildPreference); default 'auto'. */
+  readonly prefer?: RebuildPreference;
+  /** The link rate `auto` weighs against re-encoding; default: measured on the manifest download. */
+  readonly linkBytesPerSecond?: number;
+  /** Threads that re-encode xz blocks; default every core. */
+  readonly xzThreads?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
+  /** Told why rebuilding is off when it cannot be trusted here (the encoder self-test failed). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface PulledFile {
@@ -50,10 +62,19 @@ export interface PullResult extends TransferCounts {
   readonly type: ImageManifest['type'];
   readonly manifest: ImageManifest;
   readonly files: readonly PulledFile[];
+  /** Of bytesFetched: the alias lookup and the manifest with its indexes. */
+  readonly manifestBytes: number;
   /** Seed or cache ranges that did not match their id and were fetched instead. */
   readonly corruptLocalChunks: number;
   /** The cached manifest the server compressed this one against, if any. */
   readonly manifestBase?: string;
+  /** xz blocks rebuilt from their content instead of fetched, and what re-encoding them cost. */
+  readonly blocksRebuilt: number;
+  readonly rebuildCpuSeconds: number;
+  /** Output bytes produced by rebuilding blocks (neither fetched nor reused). */
+  readonly bytesRebuilt: number;
+  /** Content chunks fetched for rebuilding. */
+  readonly contentChunksFetched: number;
 }
 
 /**
@@ -82,6 +103,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   if (options.manifest && options.manifest.manifest.fingerprint !== fingerprint) {
     throw new InvalidInputError(`the manifest given is of ${options.manifest.manifest.fingerprint}, not ${fingerprint}`);
   }
+  const manifestStarted = performance.now();
   const gotManifest =
     options.manifest ??
     (await fetchManifest(client, fingerprint, {
@@ -90,6 +112,8 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       ...(signal ? { signal } : {}),
     }));
   const { manifest } = gotManifest;
+  const manifestSeconds = (performance.now() - manifestStarted) / 1000;
+  const manifestBytes = client.bytesReceived - receivedBefore;
   const staging = join(options.outDir, `.lxchunk-pull-${fingerprint}`);
   await mkdir(staging, PRIVATE_DIR);
 
@@ -98,6 +122,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
   // The network, read through the cache: every chunk fetched is verified into it for later pulls.
   const remote: ChunkSource = options.cache ? new ReadThroughCache(client, options.cache) : client;
   const outputs: PartialFile[] = [];
+  let rebuilds: Array<{ rebuild: ContentRebuild }> = [];
   try {
     for (const file of manifest.files) {
       const output = await PartialFile.open(join(staging, `${file.role}.partial`), file.index, signal);
@@ -118,12 +143,28 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         else todo.set(id, [{ output, position }]);
       });
     }
+    const missing = new Set<string>();
+    for (const id of todo.keys()) if (!(await local.mayHave(id))) missing.add(id);
+
+    // The content domain: missing chunks inside xz blocks that rebuild exactly may come from
+    // their content instead (fetched or local), re-encoded here and verified by their ids.
+    rebuilds = await planRebuilds(manifest, outputs, missing, local, staging, options, { manifestBytes, manifestSeconds });
+    for (const { rebuild } of rebuilds) {
+      for (const id of rebuild.covered) missing.delete(id);
+      for (const position of rebuild.pendingPositions()) {
+        const { id } = rebuild.contentFile.placements[position]!;
+        const places = todo.get(id);
+        if (places) places.push({ output: rebuild.contentFile, position });
+        else todo.set(id, [{ output: rebuild.contentFile, position }]);
+        if (!(await local.mayHave(id))) missing.add(id);
+      }
+    }
     const toFetch: string[] = [];
     let fetchTotal = 0;
-    for (const [id, [first]] of todo) {
-      if (await local.mayHave(id)) continue;
+    for (const id of missing) {
+      const first = todo.get(id)![0]!;
       toFetch.push(id);
-      fetchTotal += first!.output.placements[first!.position]!.length;
+      fetchTotal += first.output.placements[first.position]!.length;
     }
 
     let fetchedBytes = 0;
@@ -135,7 +176,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     // bytes go to disk. A few in flight bound the memory held.
     const writing = new Set<Promise<void>>();
     let writeFailure: unknown;
-    const { missing } = await remote.fetchChunks(
+    const { missing: notFound } = await remote.fetchChunks(
       toFetch,
       async (id, bytes) => {
         if (writeFailure) throw writeFailure;
@@ -151,8 +192,56 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       { signal },
     ).finally(() => Promise.all(writing));
     if (writeFailure) throw writeFailure;
-    if (missing.length > 0) throw new ChunkNotFoundError(missing[0]!);
+    if (notFound.length > 0) throw new ChunkNotFoundError(notFound[0]!);
     const fetched = new Set(toFetch);
+
+    // Rebuild: content positions not fetched come from local sources first; then blocks are
+    // re-encoded and their chunks written like fetched ones. A chunk that does not come out
+    // right is fetched compressed after all.
+    let blocksRebuilt = 0;
+    let rebuildCpuSeconds = 0;
+    let bytesRebuilt = 0;
+    const rebuilt = new Set<string>();
+    if (rebuilds.length > 0) {
+      const pool = new XzPool(options.xzThreads !== undefined ? { threads: options.xzThreads } : {});
+      try {
+        const fallback: string[] = [];
+        for (const { rebuild } of rebuilds) {
+          for (const position of rebuild.pendingPositions()) {
+            const { id } = rebuild.contentFile.placements[position]!;
+            const bytes = (await local.read(id)) ?? (await remote.getChunk(id, { signal }));
+            await rebuild.contentFile.write(position, bytes);
+          }
+          let done = 0;
+          const total = rebuild.contentBytes;
+          const failed = await rebuild.rebuild(
+            pool,
+            async (id, bytes) => {
+              for (const { output, position } of todo.get(id) ?? []) if (!output.isDone(position)) await output.write(position, bytes);
+              // Made here, not fetched: kept in the cache by hand, as the remote's chunks are by ReadThroughCache.
+              await options.cache?.put(id, bytes);
+              rebuilt.add(id);
+            },
+            (contentBytes) => {
+              done += contentBytes;
+              options.onProgress?.({ phase: 'rebuild', done, total });
+            },
+            signal,
+          );
+          fallback.push(...failed);
+          blocksRebuilt += rebuild.blocks;
+        }
+        rebuildCpuSeconds = pool.workSeconds;
+        if (fallback.length > 0) {
+          const again = await remote.fetchChunks(fallback, async (id, bytes) => place(id, bytes), { signal });
+          if (again.missing.length > 0) throw new ChunkNotFoundError(again.missing[0]!);
+          for (const id of fallback) fetched.add(id);
+        }
+      } finally {
+        await pool.close();
+      }
+      for (const output of outputs) for (const { id, length } of output.placements) if (rebuilt.has(id) && !fetched.has(id)) bytesRebuilt += length;
+    }
 
     // Then one pass per file in order: every other position from local sources, and the sha256s
     // (the file's and LXD's fingerprint over all files) over the bytes as they are on disk.
@@ -196,7 +285,10 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       await sha256.close();
     }
     let bytesReused = 0;
-    for (const output of outputs) for (const { id, length } of output.placements) if (!fetched.has(id)) bytesReused += length;
+    for (const output of outputs) for (const { id, length } of output.placements) if (!fetched.has(id) && !rebuilt.has(id)) bytesReused += length;
+    let contentChunksFetched = 0;
+    for (const { rebuild } of rebuilds) for (const { id } of rebuild.contentFile.placements) if (fetched.has(id)) contentChunksFetched++;
+    for (const { rebuild } of rebuilds.splice(0)) await rebuild.close();
 
     // Everything verified: only now do the files take their final names.
     for (const output of outputs) await output.sync();
@@ -216,19 +308,80 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       files,
       bytesTotal,
       bytesFetched: client.bytesReceived - receivedBefore,
+      manifestBytes,
       bytesReused,
       chunksTotal: distinct.size,
-      chunksFetched: fetched.size,
-      chunksReused: distinct.size - fetched.size,
+      chunksFetched: [...distinct].filter((id) => fetched.has(id)).length,
+      chunksReused: [...distinct].filter((id) => !fetched.has(id) && !rebuilt.has(id)).length,
       corruptLocalChunks: local.corruptRanges,
       ...(gotManifest.base ? { manifestBase: gotManifest.base } : {}),
+      blocksRebuilt,
+      rebuildCpuSeconds,
+      bytesRebuilt,
+      contentChunksFetched,
     };
   } catch (err) {
     // The temporary files hold only verified chunks (and holes): keep them for a retry.
     await local.close();
+    await Promise.all(rebuilds.map(({ rebuild }) => rebuild.close().catch(() => undefined)));
     await Promise.all(outputs.map((output) => output.close().catch(() => undefined)));
     throw err;
   }
+}
+
+/** When no rate was measured: 100 Mbit/s, a common datacenter host link. */
+const DEFAULT_LINK_BYTES_PER_SECOND = 12.5e6;
+/** A manifest download shorter than this says little about the link. */
+const MIN_MEASURED_BYTES = 256 * 1024;
+
+/**
+ * The content-domain rebuilds of a pull, one per file that has a content index for this encoder:
+ * checks the encoder first (a failed self-test turns rebuilding off, with a warning), offers the
+ * seeds' content streams as local chunks, then lets each file choose its blocks.
+ */
+async function planRebuilds(
+  manifest: ImageManifest,
+  outputs: readonly PartialFile[],
+  missing: ReadonlySet<string>,
+  local: LocalChunks,
+  staging: string,
+  options: PullOptions,
+  measured: { manifestBytes: number; manifestSeconds: number },
+): Promise<Array<{ rebuild: ContentRebuild }>> {
+  const prefer = options.prefer ?? 'auto';
+  const files = manifest.files.flatMap((file, i) => (file.content?.encoder === XZ_ENCODER.id && file.content.blocks.length > 0 ? [{ file, content: file.content, output: outputs[i]! }] : []));
+  if (prefer === 'time' || missing.size === 0 || files.length === 0) return [];
+  const check = selfTest();
+  if (!check.ok) {
+    options.onWarning?.(`xz blocks are fetched compressed, not rebuilt: ${check.reason}`);
+    return [];
+  }
+  const rates: RebuildRates = {
+    linkBytesPerSecond:
+      options.linkBytesPerSecond ?? (measured.manifestBytes >= MIN_MEASURED_BYTES ? measured.manifestBytes / Math.max(measured.manifestSeconds, 1e-3) : DEFAULT_LINK_BYTES_PER_SECOND),
+    encodeBytesPerSecond: check.encodeBytesPerSecond,
+    threads: options.xzThreads ?? availableParallelism(),
+  };
+  for (const [i, seed] of (options.seeds ?? []).entries()) {
+    const params = files[0]!.content.index.params;
+    const stream = await seedContentStream(seed.path, join(staging, `seed-${i}.content`), params, options.signal);
+    if (stream) local.addFile(join(staging, `seed-${i}.content`), stream.chunks);
+  }
+  const rebuilds: Array<{ rebuild: ContentRebuild }> = [];
+  for (const { file, content, output } of files) {
+    const rebuild = await ContentRebuild.plan({
+      output,
+      content,
+      missing,
+      local,
+      contentPath: join(staging, `${file.role}.content.partial`),
+      prefer,
+      rates,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (rebuild) rebuilds.push({ rebuild });
+  }
+  return rebuilds;
 }
 
 /** A seed is chunked each way (params and method) the image's files were, unless its index is already known. */

@@ -1,10 +1,14 @@
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { MAX_UPLOAD_CHUNKS, forEachBounded, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest } from '@lxchunk/format';
 import { toIsoUtc } from '@lxchunk/image';
+import { XzPool, selfTest } from '@lxchunk/xz';
 import { chunkImageFile } from './chunk-image-file.js';
+import { describeXzContent } from './describe-xz-content.js';
 import { planImage } from './image-files.js';
 import { LocalChunks } from './local-chunks.js';
 import { squashfsAdvice } from './squashfs-advice.js';
@@ -28,6 +32,13 @@ export interface PushOptions {
   readonly params?: ChunkParams;
   /** How to cut the rootfs (or unified tarball); default 'squashfs' for a squashfs rootfs, else 'cdc'. */
   readonly rootfsMethod?: ChunkMethod;
+  /**
+   * Describe an xz squashfs rootfs by content too (blocks that re-encode exactly, and the chunks
+   * of what they hold), so hosts can fetch content and rebuild blocks. Default true.
+   */
+  readonly content?: boolean;
+  /** Threads that re-encode xz blocks; default every core. */
+  readonly xzThreads?: number;
   /** Upload batches (about 8 MiB each) in flight at once; default 4. */
   readonly concurrency?: number;
   readonly onProgress?: ProgressListener;
@@ -55,6 +66,18 @@ export interface PushResult {
   readonly aliases: readonly AliasMove[];
   /** How the image was built in ways that make its updates dedup badly (see squashfsAdvice). */
   readonly warnings: readonly string[];
+  /** For an xz squashfs described by content: how its blocks went, and what finding recipes cost. */
+  readonly content?: PushContentReport;
+}
+
+export interface PushContentReport {
+  readonly blocksRebuilt: number;
+  readonly blocksKept: number;
+  /** Bytes of the content stream (what the rebuilt blocks decompress to). */
+  readonly contentBytes: number;
+  readonly contentChunks: number;
+  /** Worker CPU seconds spent re-encoding blocks to find their recipes. */
+  readonly cpuSeconds: number;
 }
 
 /**
@@ -73,6 +96,10 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
 
   const warnings: string[] = [...plan.warnings];
   const sha256 = new Sha256Worker();
+  let contentReport: PushContentReport | undefined;
+  // The content stream of an xz rootfs is written here, then read back for the upload.
+  let contentDir: string | undefined;
+  const contentStreams: Array<{ path: string; chunks: ReadonlyArray<{ id: string; length: number }> }> = [];
   // The server is asked which chunks it lacks while the scan goes on, a batch at a time.
   const missingCheck = new MissingCheck(client, signal);
   let manifest: ImageManifest;
@@ -95,6 +122,39 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       });
       scanned += index.size;
       if (squashfs) warnings.push(...squashfsAdvice(squashfs));
+      if (squashfs?.superblock.compression === 'xz' && options.content !== false) {
+        const check = selfTest();
+        if (!check.ok) {
+          warnings.push(`xz blocks are sent compressed only: ${check.reason}`);
+          files.push({ role, index });
+          continue;
+        }
+        contentDir ??= await mkdtemp(join(tmpdir(), 'lxchunk-push-'));
+        const streamPath = join(contentDir, `${role}.content`);
+        const pool = new XzPool(options.xzThreads !== undefined ? { threads: options.xzThreads } : {});
+        try {
+          const described = await describeXzContent(path, {
+            pool,
+            streamPath,
+            sha256,
+            onChunk: ({ id }) => missingCheck.add(id),
+            onProgress: (done) => options.onProgress?.({ phase: 'content', done, total: index.size }),
+            ...(signal ? { signal } : {}),
+          });
+          contentStreams.push({ path: streamPath, chunks: described.content.index.chunks });
+          contentReport = {
+            blocksRebuilt: described.blocksRebuilt,
+            blocksKept: described.blocksKept,
+            contentBytes: described.content.index.size,
+            contentChunks: described.content.index.chunks.length,
+            cpuSeconds: described.cpuSeconds,
+          };
+          files.push({ role, index, content: described.content });
+        } finally {
+          await pool.close();
+        }
+        continue;
+      }
       files.push({ role, index });
     }
     manifest = {
@@ -107,6 +167,9 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       properties: metadata.properties,
       files,
     };
+  } catch (err) {
+    if (contentDir) await rm(contentDir, { recursive: true, force: true });
+    throw err;
   } finally {
     await sha256.close();
   }
@@ -114,8 +177,9 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
 
   const local = new LocalChunks();
   for (const [i, file] of plan.files.entries()) local.addFile(file.path, manifest.files[i]!.index.chunks);
+  for (const stream of contentStreams) local.addFile(stream.path, stream.chunks);
   const lengths = new Map<string, number>();
-  for (const file of manifest.files) for (const chunk of file.index.chunks) lengths.set(chunk.id, chunk.length);
+  for (const file of manifest.files) for (const chunk of [...file.index.chunks, ...(file.content?.index.chunks ?? [])]) lengths.set(chunk.id, chunk.length);
 
   let chunksUploaded = 0;
   // Asked before the missing-check is sent (unless the image is large enough that part of it went
@@ -182,9 +246,11 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       chunksUploaded,
       aliases: moves,
       warnings,
+      ...(contentReport ? { content: contentReport } : {}),
     };
   } finally {
     await local.close();
+    if (contentDir) await rm(contentDir, { recursive: true, force: true });
   }
 }
 

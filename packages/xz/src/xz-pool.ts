@@ -39,6 +39,7 @@ export class XzPool {
   private readonly maxQueued: number;
   private closed = false;
   private nextId = 1;
+  private workMs = 0;
 
   constructor(options: XzPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -50,6 +51,11 @@ export class XzPool {
 
   get threads(): number {
     return this.slots.length;
+  }
+
+  /** Seconds the workers spent on finished jobs (each job holds one core): the pool's CPU time. */
+  get workSeconds(): number {
+    return this.workMs / 1000;
   }
 
   /** encodeXzBlock on a worker. */
@@ -165,7 +171,8 @@ export class XzPool {
 
   private spawn(): Slot {
     const slot: Slot = { worker: new Worker(new URL('./xz-pool-thread.js', import.meta.url)), task: undefined };
-    slot.worker.on('message', (message: { id: number; result?: XzJobResult; error?: WorkerError }) => {
+    slot.worker.on('message', (message: { id: number; result?: XzJobResult; error?: WorkerError; ms?: number }) => {
+      this.workMs += message.ms ?? 0;
       const task = slot.task;
       slot.task = undefined;
       if (task) this.settle(task, () => (message.error ? task.reject(workerError(message.error)) : task.resolve(message.result!)));

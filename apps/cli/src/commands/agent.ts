@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { REBUILD_PREFERENCES, type RebuildPreference } from '@lxchunk/sync';
 import { AGENT_DEFAULTS, agentCacheDir, loadAgentConfig, readStatus, startAgent, syncOnce } from '@lxchunk/agent';
 import { NotFoundError } from '@lxchunk/errors';
 import { agentLogger, summaryLine } from '../agent-output.js';
@@ -19,6 +20,7 @@ interface AgentOptions {
   /** Milliseconds. */
   pollInterval?: number;
   retryFor?: number;
+  prefer?: RebuildPreference;
   metricsListen?: { host: string; port: number };
   once?: boolean;
   json?: boolean;
@@ -39,6 +41,11 @@ export function agentCommand(context: CommandContext): Command {
     .addOption(parsedOption('--keep <n>', `images kept per alias among those the agent imported (default ${AGENT_DEFAULTS.keepImages})`, wholeNumber))
     .addOption(parsedOption('--poll-interval <duration>', 'full resync period, the fallback to the change feed, e.g. 5m', duration))
     .addOption(parsedOption('--retry-for <duration>', 'keep retrying a server that went away this long before a sync fails (default 60s; retryForSeconds: in the config file)', duration))
+    .addOption(
+      new Option('--prefer <what>', `xz squashfs blocks: rebuild from content (bytes), fetch compressed (time), or decide per block (auto); default ${AGENT_DEFAULTS.prefer}, since a fleet shares the server's egress (or LXCHUNK_PREFER, prefer: in the config file)`).choices(
+        REBUILD_PREFERENCES,
+      ),
+    )
     .addOption(parsedOption('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)', listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
     .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
@@ -54,6 +61,7 @@ export function agentCommand(context: CommandContext): Command {
           ...(options.lxdSocket ? { lxdSocket: options.lxdSocket } : {}),
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
+          ...(options.prefer !== undefined ? { prefer: options.prefer } : {}),
           ...(options.retryFor !== undefined ? { retryForSeconds: options.retryFor / 1000 } : {}),
           ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval / 1000 } : {}),
         },

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { formatBytes } from '../format-bytes.js';
 import { checkUserPath } from '@lxchunk/errors';
 import { FsChunkStore } from '@lxchunk/store';
-import { ManifestCache, pullImage } from '@lxchunk/sync';
+import { ManifestCache, REBUILD_PREFERENCES, pullImage, type RebuildPreference } from '@lxchunk/sync';
 import type { CommandContext } from '../command-context.js';
 import { duration, parsedOption, repeatable } from '../options.js';
 import { phaseProgress } from '../progress.js';
@@ -14,6 +14,7 @@ interface PullOptions extends ServerOptions {
   seed: string[];
   cache?: string;
   json?: boolean;
+  prefer: RebuildPreference;
 }
 
 export function pullCommand(context: CommandContext): Command {
@@ -25,8 +26,13 @@ export function pullCommand(context: CommandContext): Command {
     .requiredOption('--out <dir>', 'directory for the image files')
     .option('--seed <file>', 'a local file that may share chunks, e.g. the previous rootfs (repeatable)', repeatable, [])
     .option('--cache <dir>', 'chunk and manifest cache kept across pulls (searched first, filled with what is fetched)')
+    .addOption(
+      new Option('--prefer <what>', 'xz squashfs blocks: rebuild from content to fetch fewer bytes, fetch them compressed to spend no CPU, or decide per block from the measured link and re-encoding rates')
+        .choices(REBUILD_PREFERENCES)
+        .default('auto'),
+    )
     .addOption(parsedOption('--retry-for <duration>', 'keep retrying a server that went away (e.g. restarting) this long, 0 for no retries', duration).default(60_000, '60s'))
-    .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, files, ...}')
+    .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, blocksRebuilt, rebuildCpuSeconds, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
       for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
       await checkUserPath('--out', options.out, 'dir-or-absent');
@@ -44,7 +50,9 @@ export function pullCommand(context: CommandContext): Command {
           seeds: options.seed.map((path) => ({ path })),
           ...(cache ? { cache } : {}),
           ...(manifests ? { manifests } : {}),
+          prefer: options.prefer,
           onProgress: progress.listener,
+          onWarning: (message) => context.stderr.write(`warning: ${message}\n`),
           signal: context.signal,
         });
         progress.stop();
@@ -59,6 +67,9 @@ export function pullCommand(context: CommandContext): Command {
         context.print(
           `fetched ${formatBytes(result.bytesFetched)} for a ${formatBytes(result.bytesTotal)} image (${reused}); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
         );
+        if (result.blocksRebuilt > 0) {
+          context.print(`rebuilt ${result.blocksRebuilt} xz blocks (${formatBytes(result.bytesRebuilt)}) from ${result.contentChunksFetched} fetched content chunks and local ones, in ${result.rebuildCpuSeconds.toFixed(1)} CPU-s`);
+        }
         if (result.corruptLocalChunks > 0) context.print(`warning: ${result.corruptLocalChunks} local chunk copies were corrupt and fetched instead`);
       } finally {
         progress.stop();

@@ -13,6 +13,7 @@ interface PushOptions extends ServerOptions {
   public?: boolean;
   json?: boolean;
   chunking?: ChunkMethod;
+  content: boolean;
 }
 
 export function pushCommand(context: CommandContext): Command {
@@ -27,6 +28,7 @@ export function pushCommand(context: CommandContext): Command {
     .option('--alias <name>', 'alias to point at the image (repeatable); moved by compare-and-swap', repeatable, [])
     .option('--public', 'anyone may read the image (default: private, read tokens only)')
     .addOption(chunkingOption())
+    .option('--no-content', 'send an xz squashfs as compressed bytes only, not also by content (hosts then cannot rebuild its blocks)')
     .option('--json', 'print {fingerprint, bytesTotal, bytesUploaded, chunksTotal, chunksUploaded, warnings, ...}')
     .action(async (metadata: string, rootfs: string | undefined, options: PushOptions) => {
       await checkUserPath('<metadata>', metadata, 'file');
@@ -41,6 +43,7 @@ export function pushCommand(context: CommandContext): Command {
           aliases: options.alias,
           public: Boolean(options.public),
           ...(options.chunking ? { rootfsMethod: options.chunking } : {}),
+          content: options.content,
           onProgress: progress.listener,
           signal: context.signal,
         });
@@ -55,6 +58,12 @@ export function pushCommand(context: CommandContext): Command {
         context.print(
           `uploaded ${formatBytes(result.bytesUploaded)} for a ${formatBytes(result.bytesTotal)} image: ${result.chunksUploaded} of ${result.chunksTotal} chunks were new`,
         );
+        if (result.content) {
+          const c = result.content;
+          context.print(
+            `by content: ${c.blocksRebuilt} of ${c.blocksRebuilt + c.blocksKept} xz blocks rebuild exactly (${formatBytes(c.contentBytes)} of content, ${c.cpuSeconds.toFixed(1)} CPU-s to check)`,
+          );
+        }
         for (const alias of result.aliases) {
           context.print(`alias ${alias.name} -> ${result.fingerprint.slice(0, 12)} (version ${alias.version}${alias.changed ? '' : ', unchanged'})`);
         }

@@ -61,7 +61,9 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
     };
     // A response sent before the body ended (a 408, a 503) can leave the body iterator waiting for
     // bytes that never come: give the memory back at once and stop reading.
+    const gone = new AbortController();
     res.once('close', () => {
+      gone.abort(new Error('the response closed before the upload was read'));
       if (done) return;
       releaseAll();
       req.destroy();
@@ -118,7 +120,7 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
         if (needed() > reserved) {
           asked = needed() - reserved;
           try {
-            await pausingBodyTimeout(req, () => uploadMemory.acquire(asked));
+            await pausingBodyTimeout(req, () => uploadMemory.acquire(asked, gone.signal));
             reserved += asked;
           } finally {
             asked = 0;
@@ -139,6 +141,8 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       // Body bytes may be left unread: do not reuse this connection (if an answer is still possible).
       if (!res.headersSent) res.set('Connection', 'close');
       await Promise.all(inFlight);
+      // Answered already (a 408) or the client hung up: nobody is left to tell.
+      if (gone.signal.aborted) return;
       throw isLxchunkError(err, 'PROTOCOL_ERROR') ? new InvalidInputError(`malformed upload batch: ${(err as Error).message}`, { cause: err }) : err;
     } finally {
       done = true;

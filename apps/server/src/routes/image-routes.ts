@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunksMissingError, ImageNotFoundError, InvalidInputError } from '@lxchunk/errors';
-import { IMAGE_CHUNKS_MISSING_HEADER, MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, MANIFEST_ZSTD_LEVEL, acceptsEncoding, compressZstdFrame, decodeManifest, validateAliasName } from '@lxchunk/format';
+import { IMAGE_CHUNKS_MISSING_HEADER, MANIFEST_BASE_HEADER, MANIFEST_DICT_MEDIA_TYPE, MANIFEST_ZSTD_LEVEL, acceptsEncoding, compressZstdFrame, decodeManifest, manifestChunkIds, validateAliasName } from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { reserveBodyMemory } from '../reserve-body-memory.js';
@@ -33,7 +33,7 @@ export function imageRoutes(context: ServerContext): Router {
     if (manifest.fingerprint !== fingerprint) {
       throw new InvalidInputError(`the manifest is for ${manifest.fingerprint}, not ${fingerprint}`);
     }
-    const chunkIds = [...new Set(manifest.files.flatMap((file) => file.index.chunks.map((chunk) => chunk.id)))];
+    const chunkIds = manifestChunkIds(manifest);
     // Checking the chunks and recording the references happen under the lock GC takes, so a chunk
     // cannot be collected between the check and the commit.
     const outcome = await commitLock.run(async () => {
