@@ -4,33 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
 import { chunkLikePush } from './helpers/chunk-like-push.js';
+import type { PullJson, PushJson } from './helpers/cli-json.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 import { storedChunkPaths } from './helpers/stored-chunks.js';
-
-interface PushJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesUploaded: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-  aliases: Array<{ name: string; version: number; changed: boolean }>;
-}
-
-interface PullJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  bytesReused: number;
-  chunksTotal: number;
-  chunksFetched: number;
-  corruptLocalChunks: number;
-  manifestBase?: string;
-  manifestBytes: number;
-  blocksRebuilt: number;
-  files: Array<{ role: string; path: string; size: number; sha256: string }>;
-}
 
 describe('chunk push and chunk pull (real server, real squashfs images)', () => {
   let work: string;

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { renderBarChartSvg } from './bar-chart-svg.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { run } from './exec.js';
 import { squashfsUnitBound } from './squashfs-unit-bound.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
@@ -96,17 +97,6 @@ interface CaseResult {
   readonly lxchunkCdcBytes: number;
   /** The squashfs units of the new image the held one lacks (squashfsUnitBound) plus the metadata tarball. */
   readonly unitBoundBytes: number;
-}
-
-interface PushOutput {
-  fingerprint: string;
-  warnings: string[];
-}
-interface PullOutput {
-  fingerprint: string;
-  bytesFetched: number;
-  chunksFetched: number;
-  manifestBase?: string;
 }
 
 function log(line: string): void {

@@ -1,9 +1,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
+import { MAX_UPLOAD_CHUNKS, forEachBounded, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest } from '@lxchunk/format';
 import { toIsoUtc } from '@lxchunk/image';
@@ -195,25 +194,26 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     const upload = async (ids: readonly string[]) => {
       const total = ids.reduce((sum, id) => sum + lengths.get(id)!, 0);
       let done = 0;
-      const limit = pLimit(options.concurrency ?? 4);
-      await Promise.all(
-        uploadBatches(ids, lengths).map((batch) =>
-          limit(async () => {
-            const chunks: Array<{ id: string; bytes: Uint8Array }> = [];
-            for (const id of batch) {
-              signal?.throwIfAborted();
-              const bytes = await local.read(id);
-              // The id came from these very bytes moments ago: a mismatch means the file changed under us.
-              if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
-              chunks.push({ id, bytes });
-            }
-            await client.putChunks(chunks, { signal });
-            crashPoint('push.upload');
-            chunksUploaded += chunks.length;
-            done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
-            options.onProgress?.({ phase: 'upload', done, total });
-          }),
-        ),
+      // A failed batch stops the others before the push returns: they read the files `local` closes.
+      await forEachBounded(
+        uploadBatches(ids, lengths),
+        options.concurrency ?? 4,
+        async (batch, _index, batchSignal) => {
+          const chunks: Array<{ id: string; bytes: Uint8Array }> = [];
+          for (const id of batch) {
+            batchSignal.throwIfAborted();
+            const bytes = await local.read(id);
+            // The id came from these very bytes moments ago: a mismatch means the file changed under us.
+            if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
+            chunks.push({ id, bytes });
+          }
+          await client.putChunks(chunks, { signal: batchSignal });
+          crashPoint('push.upload');
+          chunksUploaded += chunks.length;
+          done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
+          options.onProgress?.({ phase: 'upload', done, total });
+        },
+        signal,
       );
     };
     let manifestStatus: 'created' | 'exists' | undefined;
