@@ -26,6 +26,9 @@ interface PullJson {
   contentChunksFetched: number;
 }
 
+/** Re-encoding every block costs CPU: these trees are smaller than the other suites'. */
+const FILES = 160;
+
 const PROFILES = [
   { name: 'stock (fragments)', options: { stock: true } },
   { name: '-no-fragments', options: {} },
@@ -50,6 +53,22 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
     return JSON.parse(result.stdout) as PullJson;
   };
   const sameBytes = async (a: string, b: string) => assert.ok((await readFile(a)).equals(await readFile(b)), `${a} differs from ${b}`);
+  // Each profile's pair (a base and its nightly), built and pushed once: later tests reuse the stock one.
+  const pairs = new Map<number, Promise<{ v1: LxdImageFiles; v2: LxdImageFiles; pushed1: PushJson; pushed2: PushJson }>>();
+  const pair = (i: number) => {
+    let built = pairs.get(i);
+    if (!built) {
+      const profile = PROFILES[i]!;
+      const dir = join(work, `profile-${i}`);
+      built = (async () => {
+        const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 40 + i, serial: '1', files: FILES, ...profile.options });
+        const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 40 + i, serial: '2', from: v1, change: 12, changeLarge: 4, ...profile.options });
+        return { v1, v2, pushed1: await push(v1), pushed2: await push(v2, '--alias', `content/${i}`) };
+      })();
+      pairs.set(i, built);
+    }
+    return built;
+  };
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'lxchunk-content-'));
@@ -65,10 +84,7 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
   for (const [i, profile] of PROFILES.entries()) {
     it(`${profile.name}: --prefer bytes rebuilds blocks byte for byte and fetches less than --prefer time`, async () => {
       const dir = join(work, `profile-${i}`);
-      const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 40 + i, serial: '1', ...profile.options });
-      const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 40 + i, serial: '2', from: v1, change: 12, changeLarge: 4, ...profile.options });
-      const pushed1 = await push(v1);
-      const pushed2 = await push(v2, '--alias', `content/${i}`);
+      const { v1, v2, pushed1, pushed2 } = await pair(i);
       for (const pushed of [pushed1, pushed2]) {
         assert.ok(pushed.content && pushed.content.blocksRebuilt > 0, JSON.stringify(pushed.content));
         // Without fragments the random files' blocks stand alone, and mksquashfs stores them
@@ -91,10 +107,7 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
 
   it('a recipe that rebuilds other bytes falls back to the compressed block; the output is still exact', async () => {
     const dir = join(work, 'tampered');
-    const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 50, serial: '1', stock: true });
-    const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 50, serial: '2', from: v1, change: 12, changeLarge: 4, stock: true });
-    await push(v1);
-    await push(v2);
+    const { v1, v2 } = await pair(0);
     const client = new ChunkServerClient({ url: server.url, token: readEnv.LXCHUNK_TOKEN! });
     try {
       const fetched = await fetchManifest(client, v2.fingerprint);
@@ -124,7 +137,7 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
 
   it('a seed that is not a squashfs offers no content, and the pull is still exact', async () => {
     const dir = join(work, 'odd-seed');
-    const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 60, serial: '1' });
+    const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 60, serial: '1', files: FILES });
     await push(v1, '--alias', 'content/odd');
     const junk = join(dir, 'junk.bin');
     await writeFile(junk, seeded(3_000_000, 61));
@@ -136,18 +149,15 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
 
   it('a pull killed while fetching content resumes: the content it had is kept, the result exact', async () => {
     const dir = join(work, 'resume');
-    const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 70, serial: '1', stock: true });
-    const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 70, serial: '2', from: v1, change: 40, stock: true });
-    await push(v1);
-    await push(v2, '--alias', 'content/resume');
+    const { v1, v2 } = await pair(0);
     const out = join(dir, 'out');
-    const args = ['pull', '--json', 'content/resume', '--out', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata];
+    const args = ['pull', '--json', 'content/0', '--out', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata];
     const killed = await runChunk(args, { env: { ...readEnv, LXCHUNK_CRASH_AT: 'pull.fetch:3' } });
     assert.notEqual(killed.code, 0, 'killed at its third fetched chunk');
     const staged = await readdir(out);
     assert.equal(staged.length, 1);
     assert.ok((await readdir(join(out, staged[0]!))).includes('rootfs.content.partial'), 'the content stream is staged beside the outputs');
-    const resumed = await pull('content/resume', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata);
+    const resumed = await pull('content/0', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata);
     assert.ok(resumed.blocksRebuilt > 0);
     await sameBytes(join(out, `${v2.fingerprint}.rootfs`), v2.rootfs);
     assert.deepEqual(await readdir(out), [v2.fingerprint, `${v2.fingerprint}.rootfs`].sort());
@@ -160,7 +170,7 @@ describe('content domain: the agent imports a rebuilt image into a real LXD', fu
   const alias = 'content/agent';
 
   it('rebuilds the next build from the image LXD holds, and LXD accepts it under its fingerprint', async () => {
-    const v1 = await buildLxdImage(join(bed.work, 'v1'), { seed: 80, serial: '1', stock: true });
+    const v1 = await buildLxdImage(join(bed.work, 'v1'), { seed: 80, serial: '1', stock: true, files: FILES });
     const v2 = await buildLxdImage(join(bed.work, 'v2'), { seed: 80, serial: '2', from: v1, change: 12, changeLarge: 4, stock: true });
     const args = ['--server', bed.server.url, '--follow', alias, '--cache', join(bed.work, 'agent-cache'), '--lxd-socket', bed.lxd.socketPath];
     await bed.push(v1, alias, { content: true });

@@ -32,6 +32,8 @@ export async function buildLxdImage(
     serial: string;
     stock?: boolean;
     bareMetadata?: boolean;
+    /** Files in the generated tree (default 400); a new build keeps its base's. */
+    files?: number;
     /** More mksquashfs options, e.g. ['-Xbcj', 'x86']. */
     mksquashfs?: readonly string[];
     /** Copy a few of this host's x86-64 executables in, so `-Xbcj x86` has calls to convert. */
@@ -54,7 +56,7 @@ export async function buildLxdImage(
     await mkdir(join(tree, 'usr/lib/newpkg'), { recursive: true });
     await writeFile(join(tree, 'usr/lib/newpkg', `payload-${options.serial}`), Buffer.alloc(150_000, options.serial));
   } else {
-    await writeTree(tree, options.seed, 400);
+    await writeTree(tree, options.seed, options.files ?? 400);
     if (options.executables) {
       await mkdir(join(tree, 'usr/bin'), { recursive: true });
       for (const tool of ['tar', 'ls', 'cp', 'mksquashfs']) await cp(join('/usr/bin', tool), join(tree, 'usr/bin', tool));
