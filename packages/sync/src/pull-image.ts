@@ -362,6 +362,11 @@ async function planRebuilds(
     encodeBytesPerSecond: check.encodeBytesPerSecond,
     threads: options.xzThreads ?? availableParallelism(),
   };
+  // auto: if no block could win even with all its content local, rebuilding cannot pay; skip the
+  // seeds' decompression too (seconds for a large image), so auto costs what time costs.
+  const couldWin = ({ length, contentLength }: { length: number; contentLength: number }) =>
+    contentLength / (rates.encodeBytesPerSecond * rates.threads) < length / rates.linkBytesPerSecond;
+  if (prefer === 'auto' && !files.some(({ content }) => content.blocks.some(couldWin))) return [];
   for (const [i, seed] of (options.seeds ?? []).entries()) {
     const params = files[0]!.content.index.params;
     const stream = await seedContentStream(seed.path, join(staging, `seed-${i}.content`), params, options.signal);
