@@ -25,10 +25,10 @@ describe('chunk gc --server (online)', () => {
     env = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('admin') };
     const v1 = await buildLxdImage(join(work, 'v1'), { seed: 13, serial: '20260101' });
     const v2 = await buildLxdImage(join(work, 'v2'), { seed: 13, from: v1, serial: '20260102' });
-    const first = await runChunk(['push', '--json', '--alias', 'gc/one', v1.metadata, v1.rootfs], { env });
+    const first = await runChunk(['push', '--json', '--no-content', '--alias', 'gc/one', v1.metadata, v1.rootfs], { env });
     assert.equal(first.code, 0, first.stderr);
     old = (JSON.parse(first.stdout) as { fingerprint: string }).fingerprint;
-    const second = await runChunk(['push', '--alias', 'gc/one', v2.metadata, v2.rootfs], { env });
+    const second = await runChunk(['push', '--no-content', '--alias', 'gc/one', v2.metadata, v2.rootfs], { env });
     assert.equal(second.code, 0, second.stderr);
   });
   after(async () => {

@@ -38,8 +38,8 @@ describe('chunk images and chunk aliases (real server)', () => {
     env = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push') };
     const a = await buildLxdImage(join(work, 'v1'), { seed: 17, serial: '20260101' });
     const b = await buildLxdImage(join(work, 'v2'), { seed: 17, from: a, serial: '20260102' });
-    v1 = (await json<{ fingerprint: string }>(['push', '--alias', 'ia/stable', a.metadata, a.rootfs])).fingerprint;
-    v2 = (await json<{ fingerprint: string }>(['push', '--alias', 'ia/stable', '--alias', 'ia/edge', b.metadata, b.rootfs])).fingerprint;
+    v1 = (await json<{ fingerprint: string }>(['push', '--no-content', '--alias', 'ia/stable', a.metadata, a.rootfs])).fingerprint;
+    v2 = (await json<{ fingerprint: string }>(['push', '--no-content', '--alias', 'ia/stable', '--alias', 'ia/edge', b.metadata, b.rootfs])).fingerprint;
   });
   after(async () => {
     await server.destroy();

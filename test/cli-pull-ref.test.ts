@@ -28,7 +28,7 @@ describe('chunk pull: image references', () => {
     pushToken = await server.token('push');
     readEnv = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('read') };
     image = await buildLxdImage(join(work, 'v1'), { seed: 9, serial: '20260101' });
-    const pushed = await runChunk(['push', '--json', '--alias', 'ref/private', image.metadata, image.rootfs], {
+    const pushed = await runChunk(['push', '--json', '--no-content', '--alias', 'ref/private', image.metadata, image.rootfs], {
       env: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: pushToken },
     });
     assert.equal(pushed.code, 0, pushed.stderr);

@@ -27,7 +27,7 @@ describe('chunk: the token from a file or stdin', () => {
   });
 
   it('push takes --token-file PATH', async () => {
-    const result = await runChunk(['push', '--token-file', tokenFile, '--alias', 'tf/one', image.metadata, image.rootfs], { env: noToken() });
+    const result = await runChunk(['push', '--no-content', '--token-file', tokenFile, '--alias', 'tf/one', image.metadata, image.rootfs], { env: noToken() });
     assert.equal(result.code, 0, result.stderr);
   });
 

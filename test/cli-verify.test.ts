@@ -33,7 +33,7 @@ describe('chunk verify (real data dir, real server process)', () => {
     return { ...result, json: JSON.parse(result.stdout) as VerifyJson };
   };
   const push = async () => {
-    const result = await runChunk(['push', '--json', image.metadata, image.rootfs], { env: { LXCHUNK_SERVER: server!.url, LXCHUNK_TOKEN: pushToken } });
+    const result = await runChunk(['push', '--json', '--no-content', image.metadata, image.rootfs], { env: { LXCHUNK_SERVER: server!.url, LXCHUNK_TOKEN: pushToken } });
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as { chunksUploaded: number; chunksTotal: number };
   };

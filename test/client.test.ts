@@ -6,19 +6,12 @@ import { DEFAULT_PARAMS, chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient } from '@lxchunk/client';
 import { isLxchunkError, type LxchunkError } from '@lxchunk/errors';
 import { ChunkBatchDecoder, FrameStatus, encodeManifest, type ChunkIndex, type ImageManifest } from '@lxchunk/format';
+import { seeded } from './helpers/image-fixture.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
-/** Deterministic bytes (xorshift32): incompressible, but the same on every run. */
+/** Deterministic bytes: incompressible, but the same on every run (the seed spread over 32 bits). */
 function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return seeded(length, (seed * 2654435761) >>> 0);
 }
 
 /** Text that zstd shrinks a lot. */

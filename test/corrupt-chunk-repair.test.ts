@@ -19,7 +19,7 @@ describe('a corrupt chunk on the server is quarantined and repaired by pushing a
   let readToken: string;
 
   const push = async () => {
-    const result = await runChunk(['push', '--json', image.metadata, image.rootfs], { env: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: pushToken } });
+    const result = await runChunk(['push', '--json', '--no-content', image.metadata, image.rootfs], { env: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: pushToken } });
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as { chunksUploaded: number; chunksTotal: number };
   };

@@ -55,7 +55,7 @@ describe('crash recovery: kill -9 at chosen points of push, pull and GC (real se
 
     for (const point of ['push.upload:1', 'push.commit']) {
       it(`killed at ${point}, run again: the image is whole and the alias points at it`, async () => {
-        const args = ['push', '--json', '--alias', 'faults/a', v1.metadata, v1.rootfs];
+        const args = ['push', '--json', '--no-content', '--alias', 'faults/a', v1.metadata, v1.rootfs];
         assertKilled(await runChunk(args, { env: { ...env, LXCHUNK_CRASH_AT: point } }), point);
         const again = await runChunk(args, { env });
         assert.equal(again.code, 0, again.stderr);
@@ -78,7 +78,7 @@ describe('crash recovery: kill -9 at chosen points of push, pull and GC (real se
       server = await startServer(['--no-fsync', '--gc-interval', '0']);
       env = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push,read') };
       for (const image of [v1, v2]) {
-        const pushed = await runChunk(['push', '--json', image.metadata, image.rootfs], { env });
+        const pushed = await runChunk(['push', '--json', '--no-content', image.metadata, image.rootfs], { env });
         assert.equal(pushed.code, 0, pushed.stderr);
       }
     });
@@ -106,7 +106,7 @@ describe('crash recovery: kill -9 at chosen points of push, pull and GC (real se
     const env = { LXCHUNK_SERVER: setup.url, LXCHUNK_TOKEN: await setup.token('push,read') };
     const admin = await setup.token('admin');
     for (const image of [v1, v2, v3]) {
-      const pushed = await runChunk(['push', '--json', '--alias', 'faults/gc', image.metadata, image.rootfs], { env });
+      const pushed = await runChunk(['push', '--json', '--no-content', '--alias', 'faults/gc', image.metadata, image.rootfs], { env });
       assert.equal(pushed.code, 0, pushed.stderr);
     }
     assert.equal(await setup.stop(), 0);
@@ -152,7 +152,7 @@ describe('crash recovery: kill -9 at chosen points of push, pull and GC (real se
     before(async () => {
       server = await startServer(['--no-fsync', '--gc-interval', '0']);
       env = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push,read') };
-      const pushed = await runChunk(['push', '--json', v1.metadata, v1.rootfs], { env });
+      const pushed = await runChunk(['push', '--json', '--no-content', v1.metadata, v1.rootfs], { env });
       assert.equal(pushed.code, 0, pushed.stderr);
       mountPoint = join(work, 'small-disk');
       await mkdir(mountPoint);

@@ -4,33 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkServerClient } from '@lxchunk/client';
 import { chunkLikePush } from './helpers/chunk-like-push.js';
+import type { PullJson, PushJson } from './helpers/cli-json.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 import { storedChunkPaths } from './helpers/stored-chunks.js';
-
-interface PushJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesUploaded: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-  aliases: Array<{ name: string; version: number; changed: boolean }>;
-}
-
-interface PullJson {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  bytesReused: number;
-  chunksTotal: number;
-  chunksFetched: number;
-  corruptLocalChunks: number;
-  manifestBase?: string;
-  manifestBytes: number;
-  blocksRebuilt: number;
-  files: Array<{ role: string; path: string; size: number; sha256: string }>;
-}
 
 describe('chunk push and chunk pull (real server, real squashfs images)', () => {
   let work: string;
@@ -41,7 +19,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
   let readEnv: NodeJS.ProcessEnv;
 
   const push = async (image: LxdImageFiles, ...extra: string[]) => {
-    const result = await runChunk(['push', '--json', ...extra, image.metadata, image.rootfs], { env: pushEnv });
+    const result = await runChunk(['push', '--json', '--no-content', ...extra, image.metadata, image.rootfs], { env: pushEnv });
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as PushJson;
   };
@@ -105,7 +83,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     assert.equal(estimate.code, 0, estimate.stderr);
     const predicted = JSON.parse(estimate.stdout) as { bytesFetched: number; indexBytes: number };
     // Chunk bytes only: the estimate models the manifest as a host with the seed's manifest gets it,
-    // while this pull had none and its manifest carries a content index too.
+    // while this pull had none.
     const fetchedChunks = json.bytesFetched - json.manifestBytes;
     const predictedChunks = predicted.bytesFetched - predicted.indexBytes;
     assert.ok(Math.abs(predictedChunks - fetchedChunks) < fetchedChunks * 0.25 + 20_000, `estimate ${predictedChunks} vs pull ${fetchedChunks} chunk bytes`);
@@ -204,8 +182,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     const half = missing.slice(0, Math.floor(missing.length / 2));
     for (const id of half) await client.putChunk(id, bytesOf.get(id)!);
     await client.close();
-    // Compressed chunks only: \`missing\` above is about those (content chunks are another test's).
-    const result = await push(v3, '--alias', 'debian/bookworm', '--no-content');
+    const result = await push(v3, '--alias', 'debian/bookworm');
     assert.equal(result.chunksUploaded, missing.length - half.length);
     assert.equal(result.aliases[0]!.version, 3);
   });
@@ -219,7 +196,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     });
 
     it('a wrong token: exit 7, UNAUTHORIZED', async () => {
-      const result = await runChunk(['push', '--json', v1.metadata, v1.rootfs], { env: { ...pushEnv, LXCHUNK_TOKEN: 'lxc_wrong' } });
+      const result = await runChunk(['push', '--json', '--no-content', v1.metadata, v1.rootfs], { env: { ...pushEnv, LXCHUNK_TOKEN: 'lxc_wrong' } });
       assert.equal(result.code, 7, result.stderr);
       assert.equal(JSON.parse(result.stdout).error.code, 'UNAUTHORIZED');
     });
@@ -231,7 +208,7 @@ describe('chunk push and chunk pull (real server, real squashfs images)', () => 
     });
 
     it('a metadata tarball without metadata.yaml: exit 2', async () => {
-      const result = await runChunk(['push', '--json', v1.rootfs, v1.rootfs], { env: pushEnv });
+      const result = await runChunk(['push', '--json', '--no-content', v1.rootfs, v1.rootfs], { env: pushEnv });
       assert.equal(result.code, 2, result.stderr);
     });
 

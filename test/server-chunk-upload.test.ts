@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_UPLOAD_CHUNKS } from '@lxchunk/client';
-import { BATCH_CONTENT_TYPE, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
-import { compressZstdFrame } from '@lxchunk/store';
+import { BATCH_CONTENT_TYPE, FrameStatus, compressZstdFrame, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
 import { http, rawRequest } from './helpers/http.js';
 import { seeded } from './helpers/image-fixture.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forEachBounded } from '@lxchunk/client';
 import { decodeManifest } from '@lxchunk/format';
 import { fuzzCase, type FuzzCase, type FuzzTarget } from './helpers/fuzz-cases.js';
 import { sendCase, type FuzzAnswer } from './helpers/fuzz-send.js';
@@ -69,7 +70,7 @@ describe('server fuzz: mutated requests against a real server with a real pushed
     });
     const tokens = { read: await server.token('read'), push: await server.token('push'), admin: await server.token('admin') };
     const image = await buildLxdImage(join(work, 'image'), { seed: 23, serial: '20261201' });
-    const pushed = await runChunk(['push', '--json', '--alias', ALIAS, image.metadata, image.rootfs], {
+    const pushed = await runChunk(['push', '--json', '--no-content', '--alias', ALIAS, image.metadata, image.rootfs], {
       env: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: tokens.push },
     });
     assert.equal(pushed.code, 0, pushed.stderr);
@@ -98,20 +99,15 @@ describe('server fuzz: mutated requests against a real server with a real pushed
       for (let start = 0; start < indexes.length; start += BATCH) {
         const batch = indexes.slice(start, start + BATCH);
         const writesAccepted: string[] = [];
-        let next = 0;
-        const worker = async () => {
-          while (next < batch.length) {
-            const index = batch[next++]!;
-            const fuzz = fuzzCase(SEED, index, target);
-            const answer = await sendCase(server.url, agent, fuzz);
-            const family = fuzz.label.split(' ')[0]!;
-            const key = `${family} ${answer.status ?? 'no answer'}`;
-            statuses.set(key, (statuses.get(key) ?? 0) + 1);
-            if (answer.status !== undefined && answer.status >= 500) findings.push({ index, fuzz, answer });
-            if (answer.status !== undefined && answer.status < 300 && !['GET', 'HEAD'].includes(fuzz.method)) writesAccepted.push(`${describeCase(index, fuzz)} → ${answer.status}`);
-          }
-        };
-        await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+        await forEachBounded(batch, IN_FLIGHT, async (index) => {
+          const fuzz = fuzzCase(SEED, index, target);
+          const answer = await sendCase(server.url, agent, fuzz);
+          const family = fuzz.label.split(' ')[0]!;
+          const key = `${family} ${answer.status ?? 'no answer'}`;
+          statuses.set(key, (statuses.get(key) ?? 0) + 1);
+          if (answer.status !== undefined && answer.status >= 500) findings.push({ index, fuzz, answer });
+          if (answer.status !== undefined && answer.status < 300 && !['GET', 'HEAD'].includes(fuzz.method)) writesAccepted.push(`${describeCase(index, fuzz)} → ${answer.status}`);
+        });
         const range = `cases ${batch[0]}..${batch.at(-1)} of seed ${SEED}`;
         assert.equal(server.child.exitCode, null, `the server exited during ${range}`);
         const health = await http(server.url, 'GET', '/healthz');

@@ -1,4 +1,5 @@
 import { validateParams, type ChunkParams } from '@lxchunk/chunker';
+import { xorshift32 } from '@lxchunk/chunker/testing';
 
 /** The project's parameter shape: min = avg/4, max = avg*4 (as DEFAULT_PARAMS and bench:params). */
 export function cdcParams(avg: number): ChunkParams {
@@ -12,7 +13,7 @@ export function cdcParams(avg: number): ChunkParams {
  * to exactly `total`; only the last one may be shorter than `min`. Deterministic for a seed.
  */
 export function cdcLikeSizes(total: number, params: ChunkParams, seed = 1): number[] {
-  const random = mulberry32(seed);
+  const random = seededUnit(seed);
   const sizes: number[] = [];
   let left = total;
   while (left > 0) {
@@ -24,14 +25,8 @@ export function cdcLikeSizes(total: number, params: ChunkParams, seed = 1): numb
   return sizes;
 }
 
-/** A small, fast, seedable PRNG in [0, 1): reproducible chunk lengths across runs. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The tests' seeded generator scaled to [0, 1): reproducible chunk lengths across runs. */
+export function seededUnit(seed: number): () => number {
+  const next = xorshift32(seed);
+  return () => next() / 2 ** 32;
 }

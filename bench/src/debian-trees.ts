@@ -44,12 +44,7 @@ export class DebianTreeRecipe implements TreeRecipe {
     private readonly log: (line: string) => void,
   ) {}
 
-  async build(version: TreeVersion, dir: string, finished: ReadonlyMap<TreeVersion, string>): Promise<TreeBuildResult> {
-    const earlier = (name: TreeVersion): string => {
-      const path = finished.get(name);
-      if (path === undefined) throw new Error(`the ${version} tree needs the ${name} tree, which was not built first`);
-      return path;
-    };
+  async build(version: TreeVersion, dir: string, earlier: (name: TreeVersion) => string): Promise<TreeBuildResult> {
     switch (version) {
       case 'base':
         return { notes: [`debootstrap --variant=minbase ${SUITE} from ${await this.bootstrap(dir)}`] };

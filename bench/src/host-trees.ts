@@ -29,12 +29,7 @@ export class HostTreeRecipe implements TreeRecipe {
   readonly source = 'host-usr-fallback' as const;
   readonly revision = 1;
 
-  async build(version: TreeVersion, dir: string, finished: ReadonlyMap<TreeVersion, string>): Promise<TreeBuildResult> {
-    const earlier = (name: TreeVersion): string => {
-      const path = finished.get(name);
-      if (path === undefined) throw new Error(`the ${version} tree needs the ${name} tree, which was not built first`);
-      return path;
-    };
+  async build(version: TreeVersion, dir: string, earlier: (name: TreeVersion) => string): Promise<TreeBuildResult> {
     switch (version) {
       case 'base':
         await mkdir(join(dir, 'usr'), { recursive: true });

@@ -163,7 +163,12 @@ async function buildAll(recipe: TreeRecipe, dir: string, log: (line: string) => 
     const { record, built } = await cachedBuild<TreeRecord>(target, key, async (partial) => {
       log(`building the ${version} tree (${recipe.source}) …`);
       const t0 = performance.now();
-      const { notes } = await recipe.build(version, partial, finished);
+      const earlier = (name: TreeVersion): string => {
+        const path = finished.get(name);
+        if (path === undefined) throw new Error(`the ${version} tree needs the ${name} tree, which was not built first`);
+        return path;
+      };
+      const { notes } = await recipe.build(version, partial, earlier);
       return {
         version,
         source: recipe.source,

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ChunkServerClient } from '@lxchunk/client';
 import { parseBenchArgs, parseSize, positive } from './bench-args.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
+import type { PullJson as PullOutput } from './cli-json.js';
 import { runBench, type CleanupStack } from './cleanup-stack.js';
 import { run } from './exec.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
@@ -50,15 +51,6 @@ interface Options {
   readonly longPolls: number;
   readonly out: string;
   readonly json: boolean;
-}
-
-interface PullOutput {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  chunksFetched: number;
-  chunksTotal: number;
-  files: Array<{ role: string; path: string; size: number }>;
 }
 
 interface LoadResult {

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createToken, startChunkServer, type ChunkServerProcess } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { machineBusyCpuSeconds, selfAndReapedChildrenCpuSeconds } from './cpu-accounting.js';
 import { terminateDescendants } from './descendants.js';
 import { run } from './exec.js';
@@ -64,26 +65,6 @@ const OPS: ReadonlyArray<{ op: OpName; casync: CasyncOpName; label: string; casy
   { op: 'pull-new', casync: 'extract-store', label: 'pull, all chunks new', casyncLabel: 'extract, every chunk from the store' },
   { op: 'pull-seeded', casync: 'extract-seeded', label: 'pull, seed holds all', casyncLabel: 'extract --seed=ROOTFS' },
 ];
-
-interface PushOutput {
-  fingerprint: string;
-  manifestStatus: string;
-  bytesTotal: number;
-  bytesUploaded: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-}
-
-interface PullOutput {
-  fingerprint: string;
-  bytesTotal: number;
-  bytesFetched: number;
-  bytesReused: number;
-  chunksTotal: number;
-  chunksFetched: number;
-  chunksReused: number;
-  files: Array<{ role: string; path: string; size: number }>;
-}
 
 interface Timed extends Measurement {
   /**

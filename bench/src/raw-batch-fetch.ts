@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { forEachLimit } from './for-each-limit.js';
+import { forEachBounded } from '@lxchunk/client';
 
 /** The part of undici's API used here (undici is @lxchunk/client's dependency, not the bench's). */
 interface UndiciBody extends AsyncIterable<Uint8Array> {
@@ -13,6 +13,7 @@ interface UndiciAgent {
     method: string;
     headers: Record<string, string>;
     body: string | Uint8Array;
+    signal?: AbortSignal;
   }): Promise<{ statusCode: number; body: UndiciBody }>;
   close(): Promise<void>;
 }
@@ -54,13 +55,14 @@ export async function rawBatchFetch(url: string, ids: readonly string[], batchSi
   let wireBytes = 0;
   try {
     const started = performance.now();
-    await forEachLimit(batches, concurrency, async (batch) => {
+    await forEachBounded(batches, concurrency, async (batch, _index, signal) => {
       const response = await agent.request({
         origin,
         path: '/v1/chunks/fetch',
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/vnd.lxchunk.chunks', 'accept-encoding': 'zstd' },
         body: JSON.stringify({ ids: batch }),
+        signal,
       });
       if (response.statusCode !== 200) {
         throw new Error(`POST /v1/chunks/fetch: HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 500)}`);

@@ -13,12 +13,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chunkId } from '@lxchunk/chunker';
-import { ChunkServerClient, MAX_FETCH_IDS } from '@lxchunk/client';
+import { ChunkServerClient, MAX_FETCH_IDS, forEachBounded } from '@lxchunk/client';
 import { FRAME_HEADER_BYTES } from '@lxchunk/format';
-import { cdcParams, mulberry32 } from './cdc-like-sizes.js';
+import { cdcParams, seededUnit } from './cdc-like-sizes.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
-import { forEachLimit } from './for-each-limit.js';
 import { which } from './measure.js';
 import { startNginx } from './nginx-process.js';
 import { processCpuSeconds } from './process-cpu.js';
@@ -157,7 +156,7 @@ async function withCpu<T>(pid: number | undefined, work: () => Promise<T>): Prom
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
-  const random = mulberry32(seed);
+  const random = seededUnit(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
@@ -196,8 +195,8 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
   const closePusher = cleanup.add('close push client', () => pusher.close());
   log(`uploading ${formatCount(ids.length + 1)} chunks, ${options.uploadConcurrency} in flight`);
   const uploadStarted = performance.now();
-  await forEachLimit([image.metadata, ...image.rootfs], options.uploadConcurrency, async (chunk) => {
-    const result = await pusher.putChunk(chunk.id, chunk.bytes!);
+  await forEachBounded([image.metadata, ...image.rootfs], options.uploadConcurrency, async (chunk, _index, signal) => {
+    const result = await pusher.putChunk(chunk.id, chunk.bytes!, { signal });
     if (!result.stored) throw new Error(`chunk ${chunk.id} was already stored: the data dir is not fresh`);
     chunk.bytes = undefined; // the server has it: keep the bench's memory flat
   });

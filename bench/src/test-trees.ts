@@ -20,8 +20,9 @@ export interface TreeRecipe {
   /** Bump when the recipe changes, so cached trees built by the old recipe are rebuilt. */
   readonly revision: number;
   /**
-   * Builds `version` into `dir` (which does not exist yet). `finished` holds the directories of the
-   * versions built before it in TREE_VERSIONS order, for versions derived from an earlier one.
+   * Builds `version` into `dir` (which does not exist yet). `earlier` gives the directory of a
+   * version built before it in TREE_VERSIONS order, for versions derived from an earlier one (and
+   * throws for one not built yet).
    */
-  build(version: TreeVersion, dir: string, finished: ReadonlyMap<TreeVersion, string>): Promise<TreeBuildResult>;
+  build(version: TreeVersion, dir: string, earlier: (name: TreeVersion) => string): Promise<TreeBuildResult>;
 }

@@ -34,6 +34,7 @@ import { benchArgs, positive } from './bench-args.js';
 import { cachedBuild, type CacheRecord } from './build-cache.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { run } from './exec.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
 import { which } from './measure.js';
@@ -203,23 +204,6 @@ interface TargetResult {
   readonly met: boolean;
   /** How far from the limit: negative = under it (met), positive = over (missed). */
   readonly margin: string;
-}
-
-interface PushOutput {
-  fingerprint: string;
-  warnings: string[];
-  content?: { blocksRebuilt: number; blocksKept: number; contentBytes: number; contentChunks: number; cpuSeconds: number };
-}
-interface PullOutput {
-  fingerprint: string;
-  bytesFetched: number;
-  manifestBytes: number;
-  chunksFetched: number;
-  manifestBase?: string;
-  blocksRebuilt: number;
-  rebuildCpuSeconds: number;
-  bytesRebuilt: number;
-  contentChunksFetched: number;
 }
 
 function log(line: string): void {

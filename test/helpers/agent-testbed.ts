@@ -14,8 +14,11 @@ export interface AgentTestbed {
   readonly server: ServerProcess;
   /** Environment giving the agent a read token. */
   readonly agentEnv: NodeJS.ProcessEnv;
-  /** `chunk push --alias ALIAS` of the image, asserted to succeed. */
-  push(image: LxdImageFiles, alias: string): Promise<void>;
+  /**
+   * `chunk push --alias ALIAS` of the image, asserted to succeed; compressed chunks only unless
+   * `content` (re-encoding every block costs seconds a test about something else need not spend).
+   */
+  push(image: LxdImageFiles, alias: string, options?: { content?: boolean }): Promise<void>;
 }
 
 /** Registers the mocha hooks that start the testbed before the suite and remove it after. */
@@ -44,8 +47,9 @@ export function useAgentTestbed(prefix: string): AgentTestbed {
     get lxd() { return get().lxd; },
     get server() { return get().server; },
     get agentEnv() { return get().agentEnv; },
-    async push(image, alias) {
-      const pushed = await runChunk(['push', '--json', '--alias', alias, image.metadata, image.rootfs], { env: get().pushEnv });
+    async push(image, alias, options) {
+      const content = options?.content ? [] : ['--no-content'];
+      const pushed = await runChunk(['push', '--json', ...content, '--alias', alias, image.metadata, image.rootfs], { env: get().pushEnv });
       assert.equal(pushed.code, 0, pushed.stderr);
     },
   };

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { BATCH_CONTENT_TYPE, FRAME_HEADER_BYTES, FrameStatus, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
-import { compressZstdFrame } from '@lxchunk/store';
+import { BATCH_CONTENT_TYPE, FRAME_HEADER_BYTES, FrameStatus, compressZstdFrame, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
 import { seeded, xorshift32 } from './image-fixture.js';
 
 /** The stored state the cases are made from: every case is a mutation of a request that would be valid. */

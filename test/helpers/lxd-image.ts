@@ -27,9 +27,13 @@ export async function buildLxdImage(
     seed: number;
     from?: LxdImageFiles;
     change?: number;
+    /** Large text files (a few hundred KB, one block each) that get a line appended, as a package update does to a library. */
+    changeLarge?: number;
     serial: string;
     stock?: boolean;
     bareMetadata?: boolean;
+    /** Files in the generated tree (default 400); a new build keeps its base's. */
+    files?: number;
     /** More mksquashfs options, e.g. ['-Xbcj', 'x86']. */
     mksquashfs?: readonly string[];
     /** Copy a few of this host's x86-64 executables in, so `-Xbcj x86` has calls to convert. */
@@ -45,10 +49,14 @@ export async function buildLxdImage(
       const k = (i * 37 + 1) % 400;
       await appendFile(join(tree, `usr/lib/pkg${k % 17}/file${k}.bin`), `update ${options.serial}\n`);
     }
+    for (let i = 0; i < (options.changeLarge ?? 0); i++) {
+      const k = i * 50; // writeTree: every 25th file is large, the even ones text
+      await appendFile(join(tree, `usr/lib/pkg${k % 17}/file${k}.bin`), `update ${options.serial}\n`);
+    }
     await mkdir(join(tree, 'usr/lib/newpkg'), { recursive: true });
     await writeFile(join(tree, 'usr/lib/newpkg', `payload-${options.serial}`), Buffer.alloc(150_000, options.serial));
   } else {
-    await writeTree(tree, options.seed, 400);
+    await writeTree(tree, options.seed, options.files ?? 400);
     if (options.executables) {
       await mkdir(join(tree, 'usr/bin'), { recursive: true });
       for (const tool of ['tar', 'ls', 'cp', 'mksquashfs']) await cp(join('/usr/bin', tool), join(tree, 'usr/bin', tool));

@@ -1,10 +1,8 @@
-import { chmodSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { sleep } from '@lxchunk/client';
 import { AgentLockedError } from '@lxchunk/errors';
-import { PRIVATE_DIR, PRIVATE_FILE_MODE, writePrivateFile } from '@lxchunk/store';
+import { ExclusiveFileLock, PRIVATE_DIR, writePrivateFile } from '@lxchunk/store';
 
 /** How the holder runs: a daemon keeps the lock for its whole life, `--once` for one pass. */
 export type AgentMode = 'daemon' | 'once';
@@ -31,44 +29,39 @@ const RETRY_MS = 200;
 
 /**
  * Makes this process the only agent on `cacheDir`: two agents importing the same image into the
- * same LXD race (one fails "Image with same fingerprint already exists"). The lock is an open
- * SQLite transaction (BEGIN EXCLUSIVE on `agent.lock`), which is an fcntl lock: the kernel drops
- * it when the process dies however it dies, so there is no stale lock to time out or clean up.
- * `agent.holder.json` says who holds it, for the error message; it is only trusted while the lock
- * is held. Throws AgentLockedError when refused.
+ * same LXD race (one fails "Image with same fingerprint already exists"). The lock is an
+ * ExclusiveFileLock on `agent.lock`: the kernel drops it when the process dies however it dies,
+ * so there is no stale lock to time out or clean up. `agent.holder.json` says who holds it, for
+ * the error message; it is only trusted while the lock is held. Throws AgentLockedError when
+ * refused.
  */
 export async function lockCacheDir(cacheDir: string, mode: AgentMode, options: LockOptions): Promise<InstanceLock> {
   await mkdir(cacheDir, PRIVATE_DIR);
   const lockPath = join(cacheDir, 'agent.lock');
-  const db = new Database(lockPath, { timeout: 0 });
-  // chmod, not open(mode): another descriptor of the file, once closed, would drop our fcntl lock.
-  chmodSync(lockPath, PRIVATE_FILE_MODE);
+  let lock: ExclusiveFileLock | undefined;
   let waiting = false;
+  while (!(lock = ExclusiveFileLock.tryAcquire(lockPath))) {
+    const holder = await readHolder(cacheDir);
+    // A daemon never lets go by itself: waiting for it would hang a timer or cron job.
+    if (!options.wait || holder?.mode === 'daemon') throw new AgentLockedError(cacheDir, holder);
+    if (!waiting) options.onWait?.(holder);
+    waiting = true;
+    await sleep(RETRY_MS, options.signal);
+  }
+  const held = lock;
   try {
-    for (;;) {
-      try {
-        db.exec('BEGIN EXCLUSIVE');
-        break;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-        const holder = await readHolder(cacheDir);
-        // A daemon never lets go by itself: waiting for it would hang a timer or cron job.
-        if (!options.wait || holder?.mode === 'daemon') throw new AgentLockedError(cacheDir, holder, { cause: err });
-        if (!waiting) options.onWait?.(holder);
-        waiting = true;
-        await sleep(RETRY_MS, options.signal);
-      }
-    }
     await writeHolder(cacheDir, { pid: process.pid, mode, since: new Date().toISOString() });
   } catch (err) {
-    db.close();
+    held.release();
     throw err;
   }
+  let released = false;
   return {
     release: async () => {
-      if (!db.open) return;
+      if (released) return;
+      released = true;
       await rm(holderPath(cacheDir), { force: true });
-      db.close();
+      held.release();
     },
   };
 }

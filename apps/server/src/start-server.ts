@@ -8,9 +8,9 @@ import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
 import { createApp } from './create-app.js';
 import { openDataDir } from './data-dir.js';
-import { collectGarbage } from './garbage-collector.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
+import { serverGc } from './server-gc.js';
 import { SERVER_VERSION } from './server-version.js';
 import { ServerMetrics } from './server-metrics.js';
 import { StoredTotalsCache } from './stored-totals.js';
@@ -101,16 +101,7 @@ async function countQuarantined(store: ChunkQuarantine): Promise<number> {
 
 async function periodicGc(context: ServerContext): Promise<void> {
   try {
-    const started = performance.now();
-    const report = await collectGarbage({
-      db: context.db,
-      store: context.store,
-      commitLock: context.commitLock,
-      keeper: context.keeper,
-      retentionKeep: context.config.retentionKeep,
-      dryRun: false,
-    });
-    context.metrics.gcPassed(report, (performance.now() - started) / 1000);
+    const report = await serverGc(context, false);
     context.config.logger.info({ ...report, imagesDeleted: report.imagesDeleted.length }, 'gc');
   } catch (err) {
     context.config.logger.error({ error: String(err) }, 'gc failed');

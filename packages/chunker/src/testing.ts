@@ -14,12 +14,21 @@ export function xorshift32(seed: number): () => number {
   };
 }
 
-/** `length` bytes from xorshift32(seed), one byte per step (the golden vectors depend on it). */
-export function seededBytes(length: number, seed = 0x9e3779b9): Uint8Array {
+/** An integer in [0, n) from the generator: scaled, not a modulo, so every value is about as likely. */
+export function below(next: () => number, n: number): number {
+  return Math.floor((next() / 2 ** 32) * n);
+}
+
+/** `length` bytes from the generator, one byte per step. */
+export function bytesFrom(next: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  const next = xorshift32(seed);
   for (let i = 0; i < length; i++) out[i] = next() & 0xff;
   return out;
+}
+
+/** `length` bytes from xorshift32(seed), one byte per step (the golden vectors depend on it). */
+export function seededBytes(length: number, seed = 0x9e3779b9): Uint8Array {
+  return bytesFrom(xorshift32(seed), length);
 }
 
 export function seededInts(count: number, below: number, seed = 7): number[] {

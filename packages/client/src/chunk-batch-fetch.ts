@@ -3,7 +3,7 @@
  * chunk is verified, and the consumer is awaited before more is read. A response that breaks off
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
-import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
+import { ChunkCorruptError, ProtocolError } from '@lxchunk/errors';
 import { BATCH_CONTENT_TYPE, CLIENT_ACCEPT_ENCODING, ChunkBatchDecoder, FrameStatus, PROTOCOL_LIMITS, decodeChunk, type ChunkFrame } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { abortReason, sleep } from './retry-policy.js';

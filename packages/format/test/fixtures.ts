@@ -8,18 +8,6 @@ export const PARAMS: ChunkParams = { min: 16384, avg: 65536, max: 262144 };
 /** Small params so random indexes stay small and fast. */
 export const SMALL_PARAMS: ChunkParams = { min: 64, avg: 256, max: 1024 };
 
-/** mulberry32: a tiny seeded PRNG, so every randomized failure reproduces from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 /** An integer in [low, high]. */
 export function between(rand: () => number, low: number, high: number): number {
   return low + (rand() % (high - low + 1));
@@ -39,7 +27,7 @@ export function randomIndex(rand: () => number, count: number, params: ChunkPara
     chunks.push({ id: randomHex64(rand), length });
     size += length;
   }
-  return { size, sha256: randomHex64(rand), params, method: rand() < 0.5 ? 'cdc' : 'squashfs', chunks };
+  return { size, sha256: randomHex64(rand), params, method: rand() < 2 ** 31 ? 'cdc' : 'squashfs', chunks };
 }
 
 /** The golden index of the tests: small enough to check by hand against the documented layout. */

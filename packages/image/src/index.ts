@@ -7,6 +7,6 @@ export {
   type ReadImageMetadataOptions,
 } from './image-metadata.js';
 export { normalizeArchitecture } from './architecture.js';
-export { detectRootfsKind, fileRoleFor, imageTypeFor, type ImageType, type RootfsKind, type RootfsRole } from './rootfs-kind.js';
+export { detectRootfsKind, fileRoleFor, imageTypeFor, type RootfsKind, type RootfsRole } from './rootfs-kind.js';
 export { toIsoUtc } from './time.js';
 export { readHead } from './read-head.js';

@@ -9,8 +9,6 @@ import { ioError, readHead } from './read-head.js';
 export type RootfsKind = 'squashfs' | 'qcow2' | 'raw';
 /** The manifest's role of an image's second file. */
 export type RootfsRole = Exclude<FileRole, 'metadata'>;
-// Re-exported: importers of this package named it here before the wire contract owned it.
-export type { ImageType };
 
 /** Enough for a GPT header at LBA 1 of a 4Kn disk; the tar magic (257) and the others come before. */
 const HEAD_BYTES = DISK_HEAD_BYTES;

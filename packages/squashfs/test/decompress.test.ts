@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { deflateSync } from 'node:zlib';
+import { xorshift32 } from '@lxchunk/chunker/testing';
 import { InvalidInputError } from '@lxchunk/errors';
 import { compress as zstdCompress } from 'zstd-napi';
 import { blockDecompressor } from '../src/decompress.js';
 import { lz4DecodeBlock } from '../src/lz4-block.js';
 import type { SquashfsCompression } from '../src/index.js';
-import { Prng } from './prng.js';
+import { wordText } from './fixtures.js';
 
 /** The system xz, as mksquashfs' xz blocks are made: a complete .xz stream with a CRC32 check. */
 function xzCompress(bytes: Uint8Array): Uint8Array {
@@ -24,7 +25,7 @@ async function refused(promise: Promise<unknown>, message: RegExp): Promise<void
 }
 
 describe('block decompressors', function () {
-  const text = new Prng(9).text(8192);
+  const text = wordText(xorshift32(9), 8192);
 
   for (const [compression, encode] of Object.entries(ENCODERS) as Array<[SquashfsCompression, (b: Uint8Array) => Uint8Array]>) {
     describe(compression, function () {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { link, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Prng } from './prng.js';
+import { below, bytesFrom, xorshift32 } from '@lxchunk/chunker/testing';
 
 const run = promisify(execFile);
 
@@ -10,6 +10,14 @@ const run = promisify(execFile);
 export const DISTROBUILDER = ['-noappend', '-b', '1M', '-no-exports', '-no-progress', '-no-recovery', '-comp', 'xz'];
 
 const MiB = 1024 * 1024;
+
+/** Compressible text from the generator: words from a small vocabulary. */
+export function wordText(next: () => number, n: number): Uint8Array {
+  const words = ['squashfs', 'chunk', 'block', 'fragment', 'inode', 'lxd', 'image', 'debian', 'bookworm', 'the', 'a', '\n'];
+  let s = '';
+  while (s.length < n) s += words[below(next, words.length)]! + ' ';
+  return new TextEncoder().encode(s.slice(0, n));
+}
 
 export interface TreeInfo {
   /** Whether user xattrs could be set (python3 and a file system that takes them). */
@@ -26,28 +34,28 @@ export interface TreeInfo {
  * metadata blocks), long and non-ASCII names, a fifo, and when possible a device and xattrs.
  */
 export async function writeTree(root: string, seed = 1): Promise<TreeInfo> {
-  const prng = new Prng(seed);
+  const next = xorshift32(seed);
   const file = async (path: string, bytes: Uint8Array): Promise<void> => {
     await mkdir(join(root, path, '..'), { recursive: true });
     await writeFile(join(root, path), bytes);
   };
-  for (let i = 0; i < 40; i++) await file(`small/f${String(i).padStart(3, '0')}`, prng.text(1 + prng.below(5000)));
+  for (let i = 0; i < 40; i++) await file(`small/f${String(i).padStart(3, '0')}`, wordText(next, 1 + below(next, 5000)));
   await file('small/empty', new Uint8Array(0));
-  await file('big/text.txt', prng.text(2 * MiB + 123_457));
-  const random = prng.bytes(MiB + 200_000);
+  await file('big/text.txt', wordText(next, 2 * MiB + 123_457));
+  const random = bytesFrom(next, MiB + 200_000);
   await file('big/random.bin', random);
-  await file('big/exact-1m.txt', prng.text(MiB));
-  await file('big/exact-8k.txt', prng.text(8192));
+  await file('big/exact-1m.txt', wordText(next, MiB));
+  await file('big/exact-8k.txt', wordText(next, 8192));
   await file('sparse/zeros.bin', new Uint8Array(3 * MiB));
   const holes = new Uint8Array(2 * MiB + 300_000);
-  holes.set(prng.text(70_000), MiB + 100_000);
+  holes.set(wordText(next, 70_000), MiB + 100_000);
   await file('sparse/holes.bin', holes);
   await file('dup/random-copy.bin', random);
   await file('dup/small-copy', await readFile(join(root, 'small/f002')));
-  await file('deep/a/b/c/d/e/f/g/leaf.txt', prng.text(100));
-  for (let i = 0; i < 300; i++) await file(`many/n${String(i).padStart(3, '0')}`, prng.text(prng.below(40)));
-  await file(`names/${'L'.repeat(255)}`, prng.text(10));
-  await file('names/ünïcødé ✓.txt', prng.text(20));
+  await file('deep/a/b/c/d/e/f/g/leaf.txt', wordText(next, 100));
+  for (let i = 0; i < 300; i++) await file(`many/n${String(i).padStart(3, '0')}`, wordText(next, below(next, 40)));
+  await file(`names/${'L'.repeat(255)}`, wordText(next, 10));
+  await file('names/ünïcødé ✓.txt', wordText(next, 20));
   await mkdir(join(root, 'empty-dir'), { recursive: true });
   await mkdir(join(root, 'links'), { recursive: true });
   await symlink('../small/f000', join(root, 'links/sym'));

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, symlink, link, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DISTROBUILDER, mksquashfs } from './fixtures.js';
+import { below, bytesFrom, xorshift32 } from '@lxchunk/chunker/testing';
+import { DISTROBUILDER, mksquashfs, wordText } from './fixtures.js';
 import type { FuzzJob, FuzzMessage } from './fuzz-worker.js';
-import { Prng } from './prng.js';
 
 /** FUZZ_SEED and FUZZ_CASES (per image) change the run; a failure names its seed and mutation. */
 const BASE_SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
@@ -15,16 +15,16 @@ const CASE_DEADLINE_MS = 10_000;
 
 /** A small tree, so that each mutated image is quick to write and map: still every inode kind and fragments, several blocks and headers. */
 async function smallTree(root: string): Promise<void> {
-  const prng = new Prng(42);
+  const next = xorshift32(42);
   await mkdir(join(root, 'a/b/c'), { recursive: true });
   await mkdir(join(root, 'many'), { recursive: true });
   await mkdir(join(root, 'empty-dir'), { recursive: true });
-  for (let i = 0; i < 12; i++) await writeFile(join(root, `f${i}`), prng.text(1 + prng.below(3000)));
-  await writeFile(join(root, 'a/b/c/multi.txt'), prng.text(20_000));
-  await writeFile(join(root, 'a/random.bin'), prng.bytes(9000));
+  for (let i = 0; i < 12; i++) await writeFile(join(root, `f${i}`), wordText(next, 1 + below(next, 3000)));
+  await writeFile(join(root, 'a/b/c/multi.txt'), wordText(next, 20_000));
+  await writeFile(join(root, 'a/random.bin'), bytesFrom(next, 9000));
   await writeFile(join(root, 'a/zeros'), new Uint8Array(12_288));
   await writeFile(join(root, 'empty'), '');
-  for (let i = 0; i < 40; i++) await writeFile(join(root, `many/entry-${i}`), prng.text(prng.below(30)));
+  for (let i = 0; i < 40; i++) await writeFile(join(root, `many/entry-${i}`), wordText(next, below(next, 30)));
   await symlink('f1', join(root, 'a/sym'));
   await link(join(root, 'f2'), join(root, 'a/hard'));
 }

@@ -93,3 +93,23 @@ export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner & ChunkQuaranti
 export interface StoredChunkSource {
   readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined;
 }
+
+/** What a fetch of chunks from a source can be told: to stop. */
+export interface FetchOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Called with each chunk a source delivers; awaited before the source goes on. `bytes` belong to the callee. */
+export type OnFetchedChunk = (id: string, bytes: Uint8Array) => void | Promise<void>;
+
+/**
+ * Chunks from elsewhere, one at a time or many in one go: a chunk server's client is one (its
+ * batched fetch is what makes a pull fast). Every chunk is verified against its id before it is
+ * handed over, as a store's `get` does.
+ */
+export interface ChunkSource {
+  /** The chunk's bytes; ChunkNotFoundError when the source lacks it. */
+  getChunk(id: string, options?: FetchOptions): Promise<Uint8Array>;
+  /** Delivers each of `ids` the source holds once, and reports the others as missing. */
+  fetchChunks(ids: readonly string[], onChunk: OnFetchedChunk, options?: FetchOptions): Promise<{ readonly missing: readonly string[] }>;
+}

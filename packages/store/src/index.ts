@@ -5,24 +5,17 @@ export type {
   ChunkReader,
   ChunkStat,
   ChunkStore,
+  ChunkSource,
   ChunkWriter,
+  FetchOptions,
+  OnFetchedChunk,
   PutResult,
   QuarantineResult,
   QuarantinedChunk,
   StoredChunkSource,
 } from './chunk-store.js';
-// The chunk codec lives in the wire contract (@lxchunk/format); re-exported for existing importers.
-export {
-  ChunkEncoder,
-  DEFAULT_COMPRESSION_LEVEL,
-  MAX_CHUNK_SIZE,
-  ZSTD_MAX_RATIO_PERCENT,
-  decodeChunk,
-  verifyChunkBytes,
-  zstdContentSize,
-  type EncodedChunk,
-} from '@lxchunk/format';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
+export { ReadThroughCache } from './read-through-cache.js';
 export { MemoryChunkStore, type MemoryChunkRecord, type MemoryChunkStoreOptions } from './memory-chunk-store.js';
 export {
   MAX_LISTED_PROBLEMS,
@@ -32,7 +25,7 @@ export {
   type VerifyProgress,
   type VerifyReport,
 } from './verify-chunks.js';
-export { compressZstdFrame, inflateZstdFrame, zstdFrameContentSize, type ZstdFailure } from '@lxchunk/format';
 export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode.js';
 export { writePrivateFile } from './write-private-file.js';
 export { syncDir } from './sync-dir.js';
+export { ExclusiveFileLock } from './exclusive-file-lock.js';

@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, truncate, utimes, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkId } from '@lxchunk/chunker';
+import { MAX_CHUNK_SIZE } from '@lxchunk/format';
 import { Compressor, decompress } from 'zstd-napi';
-import { FsChunkStore, MAX_CHUNK_SIZE, type QuarantinedChunk } from '../src/index.js';
+import { FsChunkStore, type QuarantinedChunk } from '../src/index.js';
 
 describe('FsChunkStore on disk', function () {
   let dir: string;

@@ -12,6 +12,7 @@ import {
 import { chooseChunkMethod } from './choose-chunk-method.js';
 import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
 import type { ProgressListener } from './progress-event.js';
+import type { TransferCounts } from './transfer-counts.js';
 
 export interface EstimateOptions {
   /** The file a host would pull (typically a new rootfs). */
@@ -25,14 +26,8 @@ export interface EstimateOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface EstimateResult {
-  readonly bytesTotal: number;
-  /** What a pull would receive: manifest (with the index, as sent: zstd), batch framing, and the missing chunks as the server would send them. */
-  readonly bytesFetched: number;
-  readonly bytesReused: number;
-  readonly chunksTotal: number;
-  readonly chunksFetched: number;
-  readonly chunksReused: number;
+/** bytesFetched counts the manifest (with the index, as sent: zstd), the batch framing, and the missing chunks as the server would send them. */
+export interface EstimateResult extends TransferCounts {
   readonly indexBytes: number;
   readonly params: ChunkParams;
   readonly method: ChunkMethod;

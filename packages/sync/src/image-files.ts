@@ -11,6 +11,7 @@ import {
   readImageMetadata,
   type ImageMetadata,
 } from '@lxchunk/image';
+import { chooseChunkMethod } from './choose-chunk-method.js';
 
 export interface ImageFilePlan {
   readonly path: string;
@@ -56,7 +57,7 @@ export async function planImage(metadataPath: string, rootfsPath: string | undef
   }
   const files = [
     { path: metadataPath, role: 'metadata' as const, method: 'cdc' as const },
-    { path: rootfsPath, role: fileRoleFor(kind), method: rootfsMethod ?? (kind === 'squashfs' ? 'squashfs' : 'cdc') },
+    { path: rootfsPath, role: fileRoleFor(kind), method: rootfsMethod ?? (await chooseChunkMethod(rootfsPath)) },
   ];
   return { type: imageTypeFor(kind), metadata, files, warnings: [] };
 }

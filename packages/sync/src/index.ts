@@ -1,6 +1,7 @@
 export { pushImage, type AliasMove, type PushOptions, type PushResult } from './push-image.js';
 export { pullImage, pulledFileName, type PullOptions, type PullResult, type PulledFile, type Seed } from './pull-image.js';
 export { estimateTransfer, type EstimateOptions, type EstimateResult } from './estimate-transfer.js';
+export type { TransferCounts } from './transfer-counts.js';
 export { LocalChunks } from './local-chunks.js';
 export { PartialFile, type Placement } from './partial-file.js';
 export type { ProgressEvent, ProgressListener } from './progress-event.js';

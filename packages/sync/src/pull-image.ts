@@ -5,7 +5,7 @@ import { InlineSha256, Sha256Worker, sameParams, type ChunkMethod, type ChunkPar
 import type { ChunkServerClient } from '@lxchunk/client';
 import { ChunkNotFoundError, HashMismatchError, InvalidInputError, crashPoint } from '@lxchunk/errors';
 import type { ChunkIndex, ImageManifest } from '@lxchunk/format';
-import { PRIVATE_DIR, syncDir, type ChunkStore } from '@lxchunk/store';
+import { PRIVATE_DIR, ReadThroughCache, syncDir, type ChunkSource, type ChunkStore } from '@lxchunk/store';
 import { XZ_ENCODER, XzPool, selfTest } from '@lxchunk/xz';
 import { chunkSeedFile } from './chunk-image-file.js';
 import { ContentRebuild, type RebuildPreference, type RebuildRates } from './content-rebuild.js';
@@ -16,6 +16,7 @@ import { LocalChunks } from './local-chunks.js';
 import { PartialFile } from './partial-file.js';
 import { resolveImageRef } from './resolve-image-ref.js';
 import type { ProgressListener } from './progress-event.js';
+import type { TransferCounts } from './transfer-counts.js';
 
 /** A local file that may share chunks with the image. With its index (e.g. from the server, for an image LXD already holds) it needs no chunking. */
 export interface Seed {
@@ -56,22 +57,13 @@ export interface PulledFile {
   readonly sha256: string;
 }
 
-export interface PullResult {
+export interface PullResult extends TransferCounts {
   readonly fingerprint: string;
   readonly type: ImageManifest['type'];
   readonly manifest: ImageManifest;
   readonly files: readonly PulledFile[];
-  readonly bytesTotal: number;
-  /** Every response body byte: alias lookup, manifest (indexes included), chunk batches. */
-  readonly bytesFetched: number;
   /** Of bytesFetched: the alias lookup and the manifest with its indexes. */
   readonly manifestBytes: number;
-  /** Output bytes that came from local sources (cache, seeds, an interrupted earlier pull). */
-  readonly bytesReused: number;
-  /** Distinct chunks of the image, and how many of them came over the network or from local sources. */
-  readonly chunksTotal: number;
-  readonly chunksFetched: number;
-  readonly chunksReused: number;
   /** Seed or cache ranges that did not match their id and were fetched instead. */
   readonly corruptLocalChunks: number;
   /** The cached manifest the server compressed this one against, if any. */
@@ -98,9 +90,9 @@ const WRITES_IN_FLIGHT = 64;
 
 /**
  * Pulls an image: each output file is assembled in place under a temporary name, fetched chunks
- * written at their offsets as they arrive (and kept in the cache, if any); then one sequential
- * pass fills every other position from local sources and hashes the file as it is on disk, for
- * its sha256 and the LXD fingerprint. Only verified files are renamed into place. An interrupted
+ * written at their offsets as they arrive (through the cache, if any, which keeps them); then one
+ * sequential pass fills every other position from local sources and hashes the file as it is on
+ * disk, for its sha256 and the LXD fingerprint. Only verified files are renamed into place. An interrupted
  * pull leaves its temporary files; run again, it keeps their verified ranges and fetches only the
  * rest. Nothing half-written ever carries a final name.
  */
@@ -127,6 +119,8 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
 
   const local = new LocalChunks();
   if (options.cache) local.addStore(options.cache);
+  // The network, read through the cache: every chunk fetched is verified into it for later pulls.
+  const remote: ChunkSource = options.cache ? new ReadThroughCache(client, options.cache) : client;
   const outputs: PartialFile[] = [];
   let rebuilds: Array<{ rebuild: ContentRebuild }> = [];
   try {
@@ -176,14 +170,13 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     let fetchedBytes = 0;
     const place = async (id: string, bytes: Uint8Array) => {
       for (const { output, position } of todo.get(id) ?? []) await output.write(position, bytes);
-      await options.cache?.put(id, bytes);
       crashPoint('pull.fetch');
     };
     // Writes are not awaited one by one: the next frames are read and verified while earlier
     // bytes go to disk. A few in flight bound the memory held.
     const writing = new Set<Promise<void>>();
     let writeFailure: unknown;
-    const { missing: notFound } = await client.fetchChunks(
+    const { missing: notFound } = await remote.fetchChunks(
       toFetch,
       async (id, bytes) => {
         if (writeFailure) throw writeFailure;
@@ -216,7 +209,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         for (const { rebuild } of rebuilds) {
           for (const position of rebuild.pendingPositions()) {
             const { id } = rebuild.contentFile.placements[position]!;
-            const bytes = (await local.read(id)) ?? (await client.getChunk(id, { signal }));
+            const bytes = (await local.read(id)) ?? (await remote.getChunk(id, { signal }));
             await rebuild.contentFile.write(position, bytes);
           }
           let done = 0;
@@ -225,6 +218,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
             pool,
             async (id, bytes) => {
               for (const { output, position } of todo.get(id) ?? []) if (!output.isDone(position)) await output.write(position, bytes);
+              // Made here, not fetched: kept in the cache by hand, as the remote's chunks are by ReadThroughCache.
               await options.cache?.put(id, bytes);
               rebuilt.add(id);
             },
@@ -239,7 +233,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         }
         rebuildCpuSeconds = pool.workSeconds;
         if (fallback.length > 0) {
-          const again = await client.fetchChunks(fallback, async (id, bytes) => place(id, bytes), { signal });
+          const again = await remote.fetchChunks(fallback, async (id, bytes) => place(id, bytes), { signal });
           if (again.missing.length > 0) throw new ChunkNotFoundError(again.missing[0]!);
           for (const id of fallback) fetched.add(id);
         }
@@ -258,10 +252,9 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       const bytes = recovered.get(id) ?? (await local.read(id));
       if (bytes) return bytes;
       // Every local copy failed verification: fetch this one after all.
-      const got = await client.getChunk(id, { signal });
+      const got = await remote.getChunk(id, { signal });
       fetched.add(id);
       recovered.set(id, got);
-      await options.cache?.put(id, got);
       return got;
     };
     const sha256: Sha256Sink = bytesTotal >= WORKER_THRESHOLD ? new Sha256Worker() : new InlineSha256();
@@ -369,6 +362,11 @@ async function planRebuilds(
     encodeBytesPerSecond: check.encodeBytesPerSecond,
     threads: options.xzThreads ?? availableParallelism(),
   };
+  // auto: if no block could win even with all its content local, rebuilding cannot pay; skip the
+  // seeds' decompression too (seconds for a large image), so auto costs what time costs.
+  const couldWin = ({ length, contentLength }: { length: number; contentLength: number }) =>
+    contentLength / (rates.encodeBytesPerSecond * rates.threads) < length / rates.linkBytesPerSecond;
+  if (prefer === 'auto' && !files.some(({ content }) => content.blocks.some(couldWin))) return [];
   for (const [i, seed] of (options.seeds ?? []).entries()) {
     const params = files[0]!.content.index.params;
     const stream = await seedContentStream(seed.path, join(staging, `seed-${i}.content`), params, options.signal);

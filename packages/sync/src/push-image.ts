@@ -1,9 +1,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
-import { MAX_UPLOAD_CHUNKS, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
+import { MAX_UPLOAD_CHUNKS, forEachBounded, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest } from '@lxchunk/format';
 import { toIsoUtc } from '@lxchunk/image';
@@ -104,12 +103,14 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   // The server is asked which chunks it lacks while the scan goes on, a batch at a time.
   const missingCheck = new MissingCheck(client, signal);
   let manifest: ImageManifest;
+  let state: Awaited<ReturnType<ChunkServerClient['imageState']>>;
   try {
     const fingerprintHash = sha256.create();
     let scanned = 0;
     let scanTotal = 0;
     for (const file of plan.files) scanTotal += (await stat(file.path)).size;
     const files: ImageFile[] = [];
+    const xzFiles: number[] = [];
     for (const { path, role, method } of plan.files) {
       const base = scanned;
       const { squashfs, ...index } = await chunkImageFile(path, {
@@ -123,18 +124,24 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       });
       scanned += index.size;
       if (squashfs) warnings.push(...squashfsAdvice(squashfs));
-      if (squashfs?.superblock.compression === 'xz' && options.content !== false) {
-        const check = selfTest();
-        if (!check.ok) {
-          warnings.push(`xz blocks are sent compressed only: ${check.reason}`);
-          files.push({ role, index });
-          continue;
-        }
+      if (squashfs?.superblock.compression === 'xz' && options.content !== false) xzFiles.push(files.length);
+      files.push({ role, index });
+    }
+    const fingerprint = await sha256.digest(fingerprintHash);
+    // Asked before the content is described (seconds of CPU per image) and before the
+    // missing-check and the manifest: an image stored whole needs none of them again. One whose
+    // chunks were lost since (quarantined) goes the full way, which uploads them again.
+    state = await client.imageState(fingerprint, { signal });
+    if (!(state.stored && state.chunksMissing === 0) && xzFiles.length > 0) {
+      const check = selfTest();
+      if (!check.ok) warnings.push(`xz blocks are sent compressed only: ${check.reason}`);
+      for (const i of check.ok ? xzFiles : []) {
+        const { role, index } = files[i]!;
         contentDir ??= await mkdtemp(join(tmpdir(), 'lxchunk-push-'));
         const streamPath = join(contentDir, `${role}.content`);
         const pool = new XzPool(options.xzThreads !== undefined ? { threads: options.xzThreads } : {});
         try {
-          const described = await describeXzContent(path, {
+          const described = await describeXzContent(plan.files[i]!.path, {
             pool,
             streamPath,
             sha256,
@@ -150,17 +157,15 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
             contentChunks: described.content.index.chunks.length,
             cpuSeconds: described.cpuSeconds,
           };
-          files.push({ role, index, content: described.content });
+          files[i] = { role, index, content: described.content };
         } finally {
           await pool.close();
         }
-        continue;
       }
-      files.push({ role, index });
     }
     manifest = {
       // LXD's fingerprint: sha256 of metadata ‖ rootfs, or of the unified tarball alone.
-      fingerprint: await sha256.digest(fingerprintHash),
+      fingerprint,
       type: plan.type,
       architecture: metadata.architecture,
       created: toIsoUtc(metadata.creationDate),
@@ -169,6 +174,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
       files,
     };
   } catch (err) {
+    await missingCheck.abandon();
     if (contentDir) await rm(contentDir, { recursive: true, force: true });
     throw err;
   } finally {
@@ -183,34 +189,31 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   for (const file of manifest.files) for (const chunk of [...file.index.chunks, ...(file.content?.index.chunks ?? [])]) lengths.set(chunk.id, chunk.length);
 
   let chunksUploaded = 0;
-  // Asked before the missing-check is sent (unless the image is large enough that part of it went
-  // during the scan) and before the manifest: an image stored whole needs neither again. One
-  // whose chunks were lost since (quarantined) goes the full way, which uploads them again.
   try {
-    const state = await client.imageState(manifest.fingerprint, { signal });
     const storedWhole = state.stored && state.chunksMissing === 0;
     const upload = async (ids: readonly string[]) => {
       const total = ids.reduce((sum, id) => sum + lengths.get(id)!, 0);
       let done = 0;
-      const limit = pLimit(options.concurrency ?? 4);
-      await Promise.all(
-        uploadBatches(ids, lengths).map((batch) =>
-          limit(async () => {
-            const chunks: Array<{ id: string; bytes: Uint8Array }> = [];
-            for (const id of batch) {
-              signal?.throwIfAborted();
-              const bytes = await local.read(id);
-              // The id came from these very bytes moments ago: a mismatch means the file changed under us.
-              if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
-              chunks.push({ id, bytes });
-            }
-            await client.putChunks(chunks, { signal });
-            crashPoint('push.upload');
-            chunksUploaded += chunks.length;
-            done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
-            options.onProgress?.({ phase: 'upload', done, total });
-          }),
-        ),
+      // A failed batch stops the others before the push returns: they read the files `local` closes.
+      await forEachBounded(
+        uploadBatches(ids, lengths),
+        options.concurrency ?? 4,
+        async (batch, _index, batchSignal) => {
+          const chunks: Array<{ id: string; bytes: Uint8Array }> = [];
+          for (const id of batch) {
+            batchSignal.throwIfAborted();
+            const bytes = await local.read(id);
+            // The id came from these very bytes moments ago: a mismatch means the file changed under us.
+            if (!bytes) throw new InvalidInputError(`chunk ${id} of the image no longer reads back: was a file modified during the push?`);
+            chunks.push({ id, bytes });
+          }
+          await client.putChunks(chunks, { signal: batchSignal });
+          crashPoint('push.upload');
+          chunksUploaded += chunks.length;
+          done += chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0);
+          options.onProgress?.({ phase: 'upload', done, total });
+        },
+        signal,
       );
     };
     let manifestStatus: 'created' | 'exists' | undefined;

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ImageNotFoundError, InvalidInputError, PreconditionFailedError, isLxchunkError } from '@lxchunk/errors';
-import { ALIAS_NAME_MAX, validateAliasName, type AliasChange, type AliasExpectation, type AliasHistoryEntry as WireAliasHistoryEntry } from '@lxchunk/format';
+import { validateAliasName, type AliasChange, type AliasExpectation, type AliasHistoryEntry as WireAliasHistoryEntry } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
 
 export interface AliasRecord {
@@ -28,7 +28,6 @@ export type AliasHistoryEntry = Omit<WireAliasHistoryEntry, 'at'> & { readonly a
 export type Change = Omit<AliasChange, 'at'> & { readonly at: number };
 
 export const ALIAS_DESCRIPTION_MAX = 4096;
-export { ALIAS_NAME_MAX };
 
 /** The contract's alias-name rule (@lxchunk/format validateAliasName), as a test. */
 export function isValidAliasName(name: unknown): name is string {

@@ -3,9 +3,6 @@ import { ConflictError, ImageInUseError, InvalidInputError } from '@lxchunk/erro
 import { IMAGE_TYPES, type ImageSummary as WireImageSummary, type ImageType } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
 
-// The wire contract's names; re-exported for importers of the db module.
-export type { ImageType };
-
 /** What a push stores: the manifest's bytes plus the fields the server filters and authorizes on. */
 export interface NewImage extends Omit<WireImageSummary, 'aliases'> {
   /** The exact manifest bytes; served back as is. */

@@ -5,13 +5,11 @@ export {
   type ChunkAccess,
   type ImageListFilter,
   type ImageSummary,
-  type ImageType,
   type NewImage,
   type StoredImage,
 } from './image-repo.js';
 export {
   ALIAS_DESCRIPTION_MAX,
-  ALIAS_NAME_MAX,
   AliasRepo,
   isValidAliasName,
   type AliasExpectation,

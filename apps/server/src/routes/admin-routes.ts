@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { principalOf } from '../authenticate.js';
-import { collectGarbage } from '../garbage-collector.js';
 import { requireScope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
+import { serverGc } from '../server-gc.js';
 import { booleanQuery } from './boolean-query.js';
 import { verifyHandler } from './verify-handler.js';
 
@@ -12,17 +12,7 @@ export function adminRoutes(context: ServerContext): Router {
   router.post('/v1/gc', async (req, res) => {
     requireScope(principalOf(res), 'admin');
     const dryRun = booleanQuery(req.query.dryRun, 'dryRun');
-    const started = performance.now();
-    const report = await collectGarbage({
-      db: context.db,
-      store: context.store,
-      commitLock: context.commitLock,
-      keeper: context.keeper,
-      retentionKeep: context.config.retentionKeep,
-      dryRun,
-    });
-    if (!report.dryRun) context.metrics.gcPassed(report, (performance.now() - started) / 1000);
-    res.json(report);
+    res.json(await serverGc(context, dryRun));
   });
 
   router.post('/v1/admin/verify', verifyHandler(context));

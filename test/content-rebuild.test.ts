@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChunkServerClient } from '@lxchunk/client';
+import type { ImageManifest } from '@lxchunk/format';
+import { fetchManifest, pullImage } from '@lxchunk/sync';
+import { agentOnce, aliasTarget } from './helpers/agent-run.js';
+import { useAgentTestbed } from './helpers/agent-testbed.js';
+import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
+import { runChunk } from './helpers/run-chunk.js';
+import { seeded } from './helpers/image-fixture.js';
+import { startServer, type ServerProcess } from './helpers/server-process.js';
+
+interface PushJson {
+  fingerprint: string;
+  content?: { blocksRebuilt: number; blocksKept: number; contentBytes: number; contentChunks: number; cpuSeconds: number };
+}
+interface PullJson {
+  fingerprint: string;
+  bytesFetched: number;
+  manifestBytes: number;
+  blocksRebuilt: number;
+  bytesRebuilt: number;
+  rebuildCpuSeconds: number;
+  contentChunksFetched: number;
+}
+
+/** Re-encoding every block costs CPU: these trees are smaller than the other suites'. */
+const FILES = 160;
+
+const PROFILES = [
+  { name: 'stock (fragments)', options: { stock: true } },
+  { name: '-no-fragments', options: {} },
+  { name: '-Xbcj x86, with real executables', options: { stock: true, mksquashfs: ['-Xbcj', 'x86'], executables: true } },
+] as const;
+
+describe('content domain: xz blocks pushed by content, rebuilt on pull (real server, real mksquashfs images)', function () {
+  this.timeout(300_000);
+  let work: string;
+  let server: ServerProcess;
+  let pushEnv: NodeJS.ProcessEnv;
+  let readEnv: NodeJS.ProcessEnv;
+
+  const push = async (image: LxdImageFiles, ...extra: string[]) => {
+    const result = await runChunk(['push', '--json', ...extra, image.metadata, image.rootfs], { env: pushEnv });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as PushJson;
+  };
+  const pull = async (ref: string, out: string, ...extra: string[]) => {
+    const result = await runChunk(['pull', '--json', ref, '--out', out, ...extra], { env: readEnv });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as PullJson;
+  };
+  const sameBytes = async (a: string, b: string) => assert.ok((await readFile(a)).equals(await readFile(b)), `${a} differs from ${b}`);
+  // Each profile's pair (a base and its nightly), built and pushed once: later tests reuse the stock one.
+  const pairs = new Map<number, Promise<{ v1: LxdImageFiles; v2: LxdImageFiles; pushed1: PushJson; pushed2: PushJson }>>();
+  const pair = (i: number) => {
+    let built = pairs.get(i);
+    if (!built) {
+      const profile = PROFILES[i]!;
+      const dir = join(work, `profile-${i}`);
+      built = (async () => {
+        const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 40 + i, serial: '1', files: FILES, ...profile.options });
+        const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 40 + i, serial: '2', from: v1, change: 12, changeLarge: 4, ...profile.options });
+        return { v1, v2, pushed1: await push(v1), pushed2: await push(v2, '--alias', `content/${i}`) };
+      })();
+      pairs.set(i, built);
+    }
+    return built;
+  };
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'lxchunk-content-'));
+    server = await startServer(['--no-fsync']);
+    pushEnv = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push') };
+    readEnv = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('read') };
+  });
+  after(async () => {
+    await server?.destroy();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  for (const [i, profile] of PROFILES.entries()) {
+    it(`${profile.name}: --prefer bytes rebuilds blocks byte for byte and fetches less than --prefer time`, async () => {
+      const dir = join(work, `profile-${i}`);
+      const { v1, v2, pushed1, pushed2 } = await pair(i);
+      for (const pushed of [pushed1, pushed2]) {
+        assert.ok(pushed.content && pushed.content.blocksRebuilt > 0, JSON.stringify(pushed.content));
+        // Without fragments the random files' blocks stand alone, and mksquashfs stores them
+        // uncompressed: those keep to the compressed path.
+        if (!('stock' in profile.options)) assert.ok(pushed.content.blocksKept > 0, JSON.stringify(pushed.content));
+      }
+      const bytes = await pull(`content/${i}`, join(dir, 'out-bytes'), '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata);
+      const time = await pull(`content/${i}`, join(dir, 'out-time'), '--prefer', 'time', '--seed', v1.rootfs, '--seed', v1.metadata);
+      for (const out of ['out-bytes', 'out-time']) {
+        await sameBytes(join(dir, out, `${v2.fingerprint}.rootfs`), v2.rootfs);
+        await sameBytes(join(dir, out, v2.fingerprint), v2.metadata);
+        assert.deepEqual(await readdir(join(dir, out)), [v2.fingerprint, `${v2.fingerprint}.rootfs`].sort(), 'no staging left');
+      }
+      assert.equal(time.blocksRebuilt, 0);
+      assert.ok(bytes.blocksRebuilt > 0 && bytes.bytesRebuilt > 0 && bytes.rebuildCpuSeconds > 0, JSON.stringify(bytes));
+      // The same manifest both times; what differs is chunks: content and rebuilt blocks against compressed ones.
+      assert.ok(bytes.bytesFetched - bytes.manifestBytes < time.bytesFetched - time.manifestBytes, `bytes ${JSON.stringify(bytes)} vs time ${JSON.stringify(time)}`);
+    });
+  }
+
+  it('a recipe that rebuilds other bytes falls back to the compressed block; the output is still exact', async () => {
+    const dir = join(work, 'tampered');
+    const { v1, v2 } = await pair(0);
+    const client = new ChunkServerClient({ url: server.url, token: readEnv.LXCHUNK_TOKEN! });
+    try {
+      const fetched = await fetchManifest(client, v2.fingerprint);
+      // Every recipe names another dictionary and filter: each block re-encodes to other bytes than stored.
+      const tampered: ImageManifest = {
+        ...fetched.manifest,
+        files: fetched.manifest.files.map((file) =>
+          file.content ? { ...file, content: { ...file.content, blocks: file.content.blocks.map((block) => ({ ...block, filter: block.filter === 0 ? 4 : 0, dictSize: block.dictSize === 1 << 20 ? 1 << 19 : 1 << 20 })) } } : file,
+        ),
+      };
+      const pullWith = (manifest: ImageManifest, out: string) =>
+        pullImage({ client, ref: v2.fingerprint, outDir: join(dir, out), seeds: [{ path: v1.rootfs }, { path: v1.metadata }], manifest: { ...fetched, manifest }, prefer: 'bytes' });
+      const honest = await pullWith(fetched.manifest, 'honest');
+      const result = await pullWith(tampered, 'out');
+      assert.ok(honest.bytesRebuilt > 0);
+      // Parts of a block far from its header can still come out right (a dictionary larger than
+      // the content changes only the header); every chunk that did not was fetched instead.
+      assert.ok(result.blocksRebuilt > 0, 'blocks were re-encoded');
+      assert.ok(result.bytesRebuilt < honest.bytesRebuilt, `${result.bytesRebuilt} bytes rebuilt right with wrong recipes, ${honest.bytesRebuilt} with the right ones`);
+      assert.ok(result.chunksFetched > honest.chunksFetched, `${result.chunksFetched} chunks fetched vs ${honest.chunksFetched}`);
+      const out = join(dir, 'out');
+      await sameBytes(join(out, `${v2.fingerprint}.rootfs`), v2.rootfs);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a seed that is not a squashfs offers no content, and the pull is still exact', async () => {
+    const dir = join(work, 'odd-seed');
+    const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 60, serial: '1', files: FILES });
+    await push(v1, '--alias', 'content/odd');
+    const junk = join(dir, 'junk.bin');
+    await writeFile(junk, seeded(3_000_000, 61));
+    const result = await pull('content/odd', join(dir, 'out'), '--prefer', 'bytes', '--seed', junk);
+    // Nothing local to rebuild from: fetching content would cost more than the compressed blocks.
+    assert.equal(result.blocksRebuilt, 0);
+    await sameBytes(join(dir, 'out', `${v1.fingerprint}.rootfs`), v1.rootfs);
+  });
+
+  it('a pull killed while fetching content resumes: the content it had is kept, the result exact', async () => {
+    const dir = join(work, 'resume');
+    const { v1, v2 } = await pair(0);
+    const out = join(dir, 'out');
+    const args = ['pull', '--json', 'content/0', '--out', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata];
+    const killed = await runChunk(args, { env: { ...readEnv, LXCHUNK_CRASH_AT: 'pull.fetch:3' } });
+    assert.notEqual(killed.code, 0, 'killed at its third fetched chunk');
+    const staged = await readdir(out);
+    assert.equal(staged.length, 1);
+    assert.ok((await readdir(join(out, staged[0]!))).includes('rootfs.content.partial'), 'the content stream is staged beside the outputs');
+    const resumed = await pull('content/0', out, '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata);
+    assert.ok(resumed.blocksRebuilt > 0);
+    await sameBytes(join(out, `${v2.fingerprint}.rootfs`), v2.rootfs);
+    assert.deepEqual(await readdir(out), [v2.fingerprint, `${v2.fingerprint}.rootfs`].sort());
+  });
+});
+
+describe('content domain: the agent imports a rebuilt image into a real LXD', function () {
+  this.timeout(300_000);
+  const bed = useAgentTestbed('content-agent');
+  const alias = 'content/agent';
+
+  it('rebuilds the next build from the image LXD holds, and LXD accepts it under its fingerprint', async () => {
+    const v1 = await buildLxdImage(join(bed.work, 'v1'), { seed: 80, serial: '1', stock: true, files: FILES });
+    const v2 = await buildLxdImage(join(bed.work, 'v2'), { seed: 80, serial: '2', from: v1, change: 12, changeLarge: 4, stock: true });
+    const args = ['--server', bed.server.url, '--follow', alias, '--cache', join(bed.work, 'agent-cache'), '--lxd-socket', bed.lxd.socketPath];
+    await bed.push(v1, alias, { content: true });
+    const first = await agentOnce(args, bed.agentEnv);
+    assert.equal(first.code, 0, first.stderr);
+    await bed.push(v2, alias, { content: true });
+    // The default for the agent is --prefer bytes: a fleet shares the server's egress.
+    const second = await agentOnce(args, bed.agentEnv);
+    assert.equal(second.code, 0, second.stderr);
+    const result = second.results[0]! as (typeof second.results)[0] & { blocksRebuilt: number };
+    assert.equal(result.action, 'imported');
+    assert.ok(result.blocksRebuilt > 0, JSON.stringify(result));
+    // LXD checked the fingerprint of what it was given: the rebuilt rootfs is v2's, byte for byte.
+    assert.equal(await aliasTarget(bed.lxd.lxdDir, alias), v2.fingerprint);
+  });
+});
