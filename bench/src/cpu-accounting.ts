@@ -26,3 +26,16 @@ export async function selfAndReapedChildrenCpuSeconds(): Promise<number | undefi
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
 }
+
+/**
+ * CPU seconds (user + system) of every child this process has waited for, from /proc/self/stat
+ * (cutime + cstime): all threads of each child (worker threads included) and its own waited-for
+ * children. The difference across one awaited command is that command's CPU, when nothing else
+ * was reaped meanwhile. Undefined where /proc is missing.
+ */
+export async function reapedChildrenCpuSeconds(): Promise<number | undefined> {
+  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}

@@ -69,7 +69,10 @@ export class ManagedProcess {
       if (newline >= 0) return this.stdoutText.slice(0, newline);
       if (!this.running) throw this.failure('exited before printing a line');
       if (Date.now() > deadline) throw this.failure(`printed no line within ${timeoutMs} ms`);
-      await Promise.race([once(this.child.stdout!, 'data'), this.exited, delay(50)]);
+      // The wait for data is cancelled when the delay wins, or every turn would leave a listener behind.
+      const waiting = new AbortController();
+      await Promise.race([once(this.child.stdout!, 'data', { signal: waiting.signal }).catch(() => undefined), this.exited, delay(50)]);
+      waiting.abort();
     }
   }
 

@@ -1,51 +1,86 @@
 /**
- * `pnpm bench:transfer`: bytes on the wire to update a host, lxchunk against LXD's xdelta3 deltas
- * and casync, on real Debian images (images.ts: debootstrap bookworm minbase and the versions users
- * really produce), each packed with distrobuilder's mksquashfs options and with -no-fragments.
+ * `pnpm bench:transfer`: bytes on the wire and wall time to update a host, lxchunk against LXD's
+ * xdelta3 deltas and casync, on real Debian images (images.ts: debootstrap bookworm minbase and the
+ * versions users really produce), each packed with distrobuilder's mksquashfs options and with
+ * -no-fragments.
  *
  * For every case a host holds one image and wants another. lxchunk: every version is pushed to a
  * real `chunk serve`; the host pulls the held image into a fresh cache (as it would have got it),
- * then `chunk pull --json` of the new one with that cache and the held image as seed; its
- * bytesFetched counts everything received (the manifest, compressed against the held image's,
- * with both indexes, batch framing, chunks).
+ * then `chunk pull --json` of the new one with (a copy of) that cache and the held image as seed;
+ * its bytesFetched counts everything received (the manifest, compressed against the held image's,
+ * with its indexes, batch framing, chunks). Twice: `--prefer time` (compressed chunks only, no
+ * re-encoding) and `--prefer bytes` (xz blocks rebuilt from content chunks wherever that costs
+ * fewer bytes).
  * Beside it, from the same files in the same run: `xdelta3 -e -9` of the pair (what LXD's
  * simplestreams delta costs, or the full image where no delta applies), casync's new chunk files
- * plus its index (same average chunk size), and `chunk estimate --chunking cdc` (lxchunk without
- * squashfs-aware cuts).
+ * plus its index (same average chunk size), `chunk estimate --chunking cdc` (lxchunk without
+ * squashfs-aware cuts), and the content floor: `xdelta3 -e -9` between uncompressed squashfs
+ * images of the same two trees, then `xz -9` of that delta.
+ * Wall time, for the cases of --timed, at each link rate of --rates: the real `chunk pull`
+ * processes (--prefer time, bytes and auto) through a throttling proxy in front of the server;
+ * the full download and LXD's path computed (bytes / rate, plus the measured `xdelta3 -d`).
+ * Push cost: CPU (user + sys, worker threads included) of each `chunk push` next to that of a
+ * fresh mksquashfs of the same tree with the profile's options.
  * Run: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
+ *        [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderBarChartSvg } from './bar-chart-svg.js';
+import { benchArgs, positive } from './bench-args.js';
+import { cachedBuild, type CacheRecord } from './build-cache.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
 import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { run } from './exec.js';
-import { squashfsUnitBound } from './squashfs-unit-bound.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
 import { which } from './measure.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
+import { DISTROBUILDER_ARGS } from './squashfs.js';
+import { squashfsUnitBound } from './squashfs-unit-bound.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
+import { startThrottleProxy } from './throttle-proxy.js';
+import { runTimed } from './timed-run.js';
 import { formatBytes, formatPercent, KiB } from './units.js';
-import { benchArgs } from './bench-args.js';
+
+/** The cases whose wall time is measured unless --timed says otherwise. */
+const DEFAULT_TIMED = 'stock:rebuild,stock:update,stock:add-packages,no-fragments:update';
 
 const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
+                                         [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
 
   --out     where the table (transfer.txt), raw numbers (transfer.json) and plot (transfer.svg) go
             (default bench/results)
   --json    print the raw numbers as one JSON object instead of the table
   --source  where the test trees come from (default auto: debootstrap, else this host's /usr)
+  --timed   the cases whose update wall time is measured through a throttled link
+            (default ${DEFAULT_TIMED}; 'all', or none with '')
+  --rates   the simulated link rates in Mbit/s (default 10,100)
+  --runs    timed pulls per mode, case and rate; the median is reported (default 3)
 Test images are cached in .bench-cache/ (or $LXCHUNK_BENCH_CACHE); building them needs root and a
 Debian mirror the first time.`;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const chunkBin = join(root, 'bin/chunk');
-/** The issue's targets: with -no-fragments at most this times xdelta3's delta; stock, below casync. */
+/** The issue's older target for the compressed path: with -no-fragments at most this times xdelta3's delta; stock, below casync. */
 const XDELTA_TARGET = 1.05;
 /** casync at our average chunk size, so the comparison is about where cuts fall, not their size. */
 const CASYNC_AVG = 32 * KiB;
+/** The content domain's targets (issue): `--prefer bytes` against the xdelta3 delta, stock profile. */
+const CONTENT_TARGETS: ReadonlyArray<{ case: string; ratio: number }> = [
+  { case: 'update', ratio: 0.85 },
+  { case: 'rebuild', ratio: 1.0 },
+  { case: 'add-packages', ratio: 0.8 },
+];
+/** `--prefer auto` may be this much slower than the better of time and bytes. */
+const AUTO_SLACK = 1.1;
+/** Push CPU at most this times mksquashfs's for the same image. */
+const PUSH_CPU_TARGET = 2;
+const PREFERENCES = ['time', 'bytes', 'auto'] as const;
+type Prefer = (typeof PREFERENCES)[number];
 
 interface CaseSpec {
   readonly name: string;
@@ -79,6 +114,22 @@ const CASES: readonly CaseSpec[] = [
   },
 ];
 
+/** What one `chunk pull --json` reported, and what it cost this machine. */
+interface PullSummary {
+  readonly bytesFetched: number;
+  /** Of bytesFetched: the manifest with its indexes (chunk index and content index). */
+  readonly manifestBytes: number;
+  readonly chunksFetched: number;
+  readonly blocksRebuilt: number;
+  readonly rebuildCpuSeconds: number;
+  readonly bytesRebuilt: number;
+  readonly contentChunksFetched: number;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  /** The machine's 1-minute load average when the pull started: other work slows wall time. */
+  readonly loadAverage: number;
+}
+
 interface CaseResult {
   readonly profile: ProfileName;
   readonly case: string;
@@ -90,13 +141,69 @@ interface CaseResult {
   readonly xdeltaPairBytes: number;
   readonly xdeltaApplies: boolean;
   readonly casyncBytes: number | null;
-  /** `chunk pull` with the held image as seed: everything received. */
+  /** `chunk pull --prefer time` with the held image as seed: everything received (the compressed path). */
   readonly lxchunkBytes: number;
   readonly lxchunkChunksFetched: number;
+  readonly pullTime: PullSummary;
+  /** `chunk pull --prefer bytes`: xz blocks rebuilt from content where that fetches fewer bytes. */
+  readonly pullBytes: PullSummary;
   /** `chunk estimate --chunking cdc`: the same pull with plain CDC cuts. */
   readonly lxchunkCdcBytes: number;
   /** The squashfs units of the new image the held one lacks (squashfsUnitBound) plus the metadata tarball. */
   readonly unitBoundBytes: number;
+  /** xz -9 of xdelta3 -9 between uncompressed squashfs images of the two trees, plus the metadata tarball. */
+  readonly contentFloorBytes: number;
+  /** The xdelta3 delta of the uncompressed pair before xz. */
+  readonly contentFloorRawDeltaBytes: number;
+}
+
+interface RateTiming {
+  readonly mbitPerSecond: number;
+  /** Computed: the full image and metadata at the link rate. */
+  readonly fullSeconds: number;
+  /** Computed: LXD's download at the link rate, plus the measured `xdelta3 -d` when a delta applies. */
+  readonly lxdSeconds: number;
+  readonly lxdDecodeSeconds: number;
+  /** Measured: the real pulls through the throttled link (median of --runs). */
+  readonly pulls: Readonly<Record<Prefer, PullSummary>>;
+}
+
+interface CaseTiming {
+  readonly profile: ProfileName;
+  readonly case: string;
+  readonly rates: readonly RateTiming[];
+}
+
+interface PushCost {
+  readonly profile: ProfileName;
+  readonly version: TreeVersion;
+  readonly imageBytes: number;
+  readonly pushWallSeconds: number;
+  readonly pushCpuSeconds: number;
+  /** The same push again with --no-content (the image is stored: scanning and hashing only). */
+  readonly noContentPushCpuSeconds: number;
+  /**
+   * The push's own content.cpuSeconds: the summed wall time of its re-encoding jobs, which is CPU
+   * time only while every worker has a core to itself (more than pushCpuSeconds on a busy machine).
+   */
+  readonly contentCpuSeconds: number | null;
+  readonly blocksRebuilt: number | null;
+  readonly blocksKept: number | null;
+  readonly contentBytes: number | null;
+  readonly mksquashfsWallSeconds: number;
+  readonly mksquashfsCpuSeconds: number;
+  /** The machine's 1-minute load average when the push started. */
+  readonly loadAverage: number;
+}
+
+interface TargetResult {
+  readonly group: string;
+  readonly what: string;
+  readonly value: string;
+  readonly limit: string;
+  readonly met: boolean;
+  /** How far from the limit: negative = under it (met), positive = over (missed). */
+  readonly margin: string;
 }
 
 function log(line: string): void {
@@ -111,12 +218,22 @@ async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
-async function xdeltaBytes(from: string, to: string, scratch: string): Promise<number> {
-  const out = join(scratch, 'delta.vcdiff');
-  await run('xdelta3', ['-e', '-9', '-f', '-s', from, to, out]);
-  const size = await fileSize(out);
-  await rm(out, { force: true });
-  return size;
+/**
+ * `xdelta3 -e -9` of a pair: the delta's size, and (when asked) the wall time of `xdelta3 -d`
+ * applying it to the held image, as a host on LXD's path would.
+ */
+async function xdeltaPair(from: string, to: string, scratch: string, timeDecode: boolean): Promise<{ bytes: number; decodeSeconds: number }> {
+  const delta = join(scratch, 'delta.vcdiff');
+  const decoded = join(scratch, 'delta.decoded');
+  try {
+    await run('xdelta3', ['-e', '-9', '-f', '-s', from, to, delta]);
+    const bytes = await fileSize(delta);
+    const decodeSeconds = timeDecode ? (await runTimed('xdelta3', ['-d', '-f', '-s', from, delta, decoded])).wallSeconds : 0;
+    return { bytes, decodeSeconds };
+  } finally {
+    await rm(delta, { force: true });
+    await rm(decoded, { force: true });
+  }
 }
 
 /** casync's chunk files, as stored (compressed), under a store directory. */
@@ -145,76 +262,281 @@ async function casyncBytes(casync: string, have: string, want: string, scratch: 
   return bytes;
 }
 
+/** No compression anywhere: data, fragments, inode and id tables, xattrs. */
+const UNCOMPRESSED_ARGS = ['-noI', '-noD', '-noF', '-noX'];
+
+interface UncompressedImageRecord extends CacheRecord {
+  readonly size: number;
+}
+
+/**
+ * An uncompressed squashfs of a tree with the profile's layout (cached beside the real images):
+ * what the image holds, without xz hiding which bytes are the same.
+ */
+async function uncompressedImage(images: TestImageSet, version: TreeVersion, profile: ProfileName): Promise<string> {
+  const spec = SQUASHFS_PROFILES.find((p) => p.name === profile)!;
+  const dir = join(images.cacheDir, images.source);
+  const path = join(dir, 'images-uncompressed', `${version}.${profile}.squashfs`);
+  const args = [...DISTROBUILDER_ARGS, ...spec.extraArgs, ...UNCOMPRESSED_ARGS];
+  const key = JSON.stringify({ tree: images.trees[version].builtAt, args });
+  const { built } = await cachedBuild<UncompressedImageRecord>(path, key, async (partial) => {
+    log(`mksquashfs ${version} (${profile}, uncompressed) for the content floor`);
+    await run('mksquashfs', [join(dir, 'trees', version), partial, ...args]);
+    return { size: await fileSize(partial) };
+  });
+  if (built) log(`built ${path}`);
+  return path;
+}
+
+/**
+ * The content floor of a pair: xdelta3 -9 between the uncompressed images (source window over the
+ * whole held image, no secondary compression), then xz -9 of that delta.
+ */
+async function contentFloor(images: TestImageSet, have: TreeVersion, want: TreeVersion, profile: ProfileName, scratch: string): Promise<{ bytes: number; rawDelta: number }> {
+  const from = await uncompressedImage(images, have, profile);
+  const to = await uncompressedImage(images, want, profile);
+  const delta = join(scratch, 'floor.vcdiff');
+  let window = 64 * 1024 * 1024;
+  while (window < (await fileSize(from))) window *= 2;
+  await run('xdelta3', ['-e', '-9', '-S', 'none', '-B', String(window), '-f', '-s', from, to, delta]);
+  const rawDelta = await fileSize(delta);
+  await run('xz', ['-9', '-f', delta]);
+  const bytes = await fileSize(`${delta}.xz`);
+  await rm(`${delta}.xz`, { force: true });
+  return { bytes, rawDelta };
+}
+
 interface Pushed {
   readonly image: TestImage;
   readonly metadata: string;
   readonly fingerprint: string;
 }
 
-async function measureProfile(
+interface Server {
+  readonly url: string;
+  readonly pushEnv: NodeJS.ProcessEnv;
+  readonly readEnv: NodeJS.ProcessEnv;
+}
+
+interface TimingPlan {
+  readonly cases: ReadonlySet<string>;
+  readonly mbitRates: readonly number[];
+  readonly runs: number;
+}
+
+/** The host, holding the image it pulled with lxchunk: a cache (kept as a template, copied for each pull) and the image as seed. */
+class Host {
+  constructor(
+    private readonly have: Pushed,
+    private readonly template: string,
+    private readonly scratch: string,
+  ) {}
+
+  static async prepare(have: Pushed, server: Server, scratch: string): Promise<Host> {
+    const template = join(scratch, 'host-cache-template');
+    const out = join(scratch, 'pulled');
+    await rm(template, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+    // The host got the image it holds through lxchunk: its cache keeps that manifest, which the
+    // server compresses the new one against.
+    await chunkJson<PullOutput>(['pull', '--json', have.fingerprint, '--out', out, '--cache', template], { ...server.readEnv, LXCHUNK_SERVER: server.url });
+    await rm(out, { recursive: true, force: true });
+    return new Host(have, template, scratch);
+  }
+
+  /** One real `chunk pull` of `want` from `url` (the server, or a throttling proxy in front of it), timed. */
+  async pull(want: Pushed, prefer: Prefer, url: string, readEnv: NodeJS.ProcessEnv): Promise<PullSummary> {
+    const out = join(this.scratch, 'pulled');
+    const cache = join(this.scratch, 'host-cache');
+    await rm(out, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true });
+    await run('cp', ['-a', this.template, cache]);
+    const loadAverage = loadavg()[0]!;
+    const timed = await runTimed(
+      chunkBin,
+      ['pull', '--json', '--prefer', prefer, want.fingerprint, '--out', out, '--cache', cache, '--seed', this.have.image.path, '--seed', this.have.metadata],
+      { env: { ...process.env, ...readEnv, LXCHUNK_SERVER: url } },
+    );
+    const pull = JSON.parse(timed.stdout) as PullOutput;
+    if (pull.manifestBase !== this.have.fingerprint) throw new Error(`the pull compressed its manifest against ${pull.manifestBase ?? 'nothing'}, not the held image`);
+    if (pull.fingerprint !== want.fingerprint) throw new Error(`pulled ${pull.fingerprint}, wanted ${want.fingerprint}`);
+    await rm(out, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true });
+    return {
+      bytesFetched: pull.bytesFetched,
+      manifestBytes: pull.manifestBytes,
+      chunksFetched: pull.chunksFetched,
+      blocksRebuilt: pull.blocksRebuilt,
+      rebuildCpuSeconds: pull.rebuildCpuSeconds,
+      bytesRebuilt: pull.bytesRebuilt,
+      contentChunksFetched: pull.contentChunksFetched,
+      wallSeconds: timed.wallSeconds,
+      cpuSeconds: timed.cpuSeconds,
+      loadAverage,
+    };
+  }
+
+  async close(): Promise<void> {
+    await rm(this.template, { recursive: true, force: true });
+  }
+}
+
+async function pushAll(
   images: TestImageSet,
   profile: ProfileName,
-  env: { push: NodeJS.ProcessEnv; read: NodeJS.ProcessEnv },
+  server: Server,
   scratch: string,
-  casync: string | undefined,
-): Promise<CaseResult[]> {
+): Promise<{ pushed: Map<TreeVersion, Pushed>; costs: PushCost[] }> {
   const pushed = new Map<TreeVersion, Pushed>();
+  const costs: PushCost[] = [];
+  const spec = SQUASHFS_PROFILES.find((p) => p.name === profile)!;
   for (const image of images.images.filter((i) => i.profile === profile)) {
     const metadata = join(scratch, `${image.version}.${profile}.metadata.tar.xz`);
     await writeMetadataTarball(metadata, { os: 'debian', release: 'bookworm', serial: image.version });
     log(`push ${image.version} (${profile})`);
-    const out = await chunkJson<PushOutput>(['push', '--json', metadata, image.path], env.push);
+    const loadAverage = loadavg()[0]!;
+    const push = await runTimed(chunkBin, ['push', '--json', metadata, image.path], { env: { ...process.env, ...server.pushEnv, LXCHUNK_SERVER: server.url } });
+    const out = JSON.parse(push.stdout) as PushOutput;
     pushed.set(image.version, { image, metadata, fingerprint: out.fingerprint });
+    // The image is stored whole now: this push only scans, hashes and asks the server.
+    const scanOnly = await runTimed(chunkBin, ['push', '--json', '--no-content', metadata, image.path], {
+      env: { ...process.env, ...server.pushEnv, LXCHUNK_SERVER: server.url },
+    });
+    log(`mksquashfs ${image.version} (${profile}) again, timed`);
+    const fresh = join(scratch, 'fresh.squashfs');
+    const mksquashfs = await runTimed('mksquashfs', [join(images.cacheDir, images.source, 'trees', image.version), fresh, ...DISTROBUILDER_ARGS, ...spec.extraArgs]);
+    await rm(fresh, { force: true });
+    costs.push({
+      profile,
+      version: image.version,
+      imageBytes: image.size,
+      pushWallSeconds: push.wallSeconds,
+      pushCpuSeconds: push.cpuSeconds,
+      noContentPushCpuSeconds: scanOnly.cpuSeconds,
+      contentCpuSeconds: out.content?.cpuSeconds ?? null,
+      blocksRebuilt: out.content?.blocksRebuilt ?? null,
+      blocksKept: out.content?.blocksKept ?? null,
+      contentBytes: out.content?.contentBytes ?? null,
+      mksquashfsWallSeconds: mksquashfs.wallSeconds,
+      mksquashfsCpuSeconds: mksquashfs.cpuSeconds,
+      loadAverage,
+    });
   }
+  return { pushed, costs };
+}
+
+function median<T>(values: readonly T[], by: (value: T) => number): T {
+  return [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)]!;
+}
+
+async function measureProfile(
+  images: TestImageSet,
+  profile: ProfileName,
+  server: Server,
+  scratch: string,
+  casync: string | undefined,
+  timing: TimingPlan,
+): Promise<{ results: CaseResult[]; timings: CaseTiming[]; costs: PushCost[] }> {
+  const { pushed, costs } = await pushAll(images, profile, server, scratch);
   const get = (version: TreeVersion): Pushed => {
     const found = pushed.get(version);
     if (!found) throw new Error(`no ${version} image for the ${profile} profile`);
     return found;
   };
 
+  const floors = new Map<string, { bytes: number; rawDelta: number }>();
   const results: CaseResult[] = [];
+  const timings: CaseTiming[] = [];
   for (const spec of CASES) {
     const have = get(spec.have);
     const want = get(spec.want);
     log(`${profile}: ${spec.name} (${spec.have} → ${spec.want})`);
-    const out = join(scratch, 'pulled');
-    const cache = join(scratch, 'host-cache');
-    await rm(out, { recursive: true, force: true });
-    await rm(cache, { recursive: true, force: true });
-    // The host got the image it holds through lxchunk: its cache keeps that manifest, which the
-    // server compresses the new one against.
-    await chunkJson<PullOutput>(['pull', '--json', have.fingerprint, '--out', out, '--cache', cache], env.read);
-    await rm(out, { recursive: true, force: true });
-    const pull = await chunkJson<PullOutput>(
-      ['pull', '--json', want.fingerprint, '--out', out, '--cache', cache, '--seed', have.image.path, '--seed', have.metadata],
-      env.read,
-    );
-    if (pull.manifestBase !== have.fingerprint) throw new Error(`the pull compressed its manifest against ${pull.manifestBase ?? 'nothing'}, not the held image`);
-    if (pull.fingerprint !== want.fingerprint) throw new Error(`pulled ${pull.fingerprint}, wanted ${want.fingerprint}`);
-    await rm(out, { recursive: true, force: true });
-    await rm(cache, { recursive: true, force: true });
-    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--seed', have.image.path, want.image.path]);
+    const timed = timing.cases.has(`${profile}:${spec.name}`);
     // The metadata tarball travels too: a few hundred bytes, fetched whole by every tool.
     const metadataBytes = await fileSize(want.metadata);
     const fullBytes = want.image.size + metadataBytes;
-    const xdeltaPairBytes = (await xdeltaBytes(have.image.path, want.image.path, scratch)) + metadataBytes;
     const xdeltaApplies = spec.deltaFrom === spec.have;
+    const xdelta = await xdeltaPair(have.image.path, want.image.path, scratch, timed && xdeltaApplies);
+    const xdeltaPairBytes = xdelta.bytes + metadataBytes;
+    const lxd = { bytes: xdeltaApplies ? xdeltaPairBytes : fullBytes, decodeSeconds: xdeltaApplies ? xdelta.decodeSeconds : 0 };
+    const host = await Host.prepare(have, server, scratch);
+    let pullTime: PullSummary;
+    let pullBytes: PullSummary;
+    try {
+      pullTime = await host.pull(want, 'time', server.url, server.readEnv);
+      pullBytes = await host.pull(want, 'bytes', server.url, server.readEnv);
+      if (timed) timings.push(await timeCase(profile, spec.name, host, want, fullBytes, lxd, server, timing));
+    } finally {
+      await host.close();
+    }
+    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--seed', have.image.path, want.image.path]);
+    const pair = `${spec.have}→${spec.want}`;
+    let floor = floors.get(pair);
+    if (!floor) {
+      log(`${profile}: content floor ${pair}`);
+      floor = await contentFloor(images, spec.have, spec.want, profile, scratch);
+      floors.set(pair, floor);
+    }
     results.push({
       profile,
       case: spec.name,
       description: spec.description,
       fullBytes,
-      lxdBytes: xdeltaApplies ? xdeltaPairBytes : fullBytes,
+      lxdBytes: lxd.bytes,
       xdeltaPairBytes,
       xdeltaApplies,
       casyncBytes: casync ? (await casyncBytes(casync, have.image.path, want.image.path, scratch)) + metadataBytes : null,
-      lxchunkBytes: pull.bytesFetched,
-      lxchunkChunksFetched: pull.chunksFetched,
+      lxchunkBytes: pullTime.bytesFetched,
+      lxchunkChunksFetched: pullTime.chunksFetched,
+      pullTime,
+      pullBytes,
       lxchunkCdcBytes: cdc.bytesFetched + metadataBytes,
       unitBoundBytes: (await squashfsUnitBound(have.image.path, want.image.path)) + metadataBytes,
+      contentFloorBytes: floor.bytes + metadataBytes,
+      contentFloorRawDeltaBytes: floor.rawDelta,
     });
   }
-  return results;
+  return { results, timings, costs };
+}
+
+/** The update's wall time at each link rate: lxchunk's real pulls through a throttling proxy, LXD's path and the full download computed. */
+async function timeCase(
+  profile: ProfileName,
+  name: string,
+  host: Host,
+  want: Pushed,
+  fullBytes: number,
+  lxd: { bytes: number; decodeSeconds: number },
+  server: Server,
+  timing: TimingPlan,
+): Promise<CaseTiming> {
+  const rates: RateTiming[] = [];
+  for (const mbit of timing.mbitRates) {
+    const bytesPerSecond = (mbit * 1e6) / 8;
+    const proxy = await startThrottleProxy(server.url, mbit * 1e6);
+    try {
+      const pulls = {} as Record<Prefer, PullSummary>;
+      for (const prefer of PREFERENCES) {
+        const runs: PullSummary[] = [];
+        for (let i = 0; i < timing.runs; i++) {
+          log(`${profile}: ${name} at ${mbit} Mbit/s: pull --prefer ${prefer}${timing.runs > 1 ? ` (run ${i + 1}/${timing.runs})` : ''}`);
+          runs.push(await host.pull(want, prefer, proxy.url, server.readEnv));
+        }
+        pulls[prefer] = median(runs, (r) => r.wallSeconds);
+        log(`  ${pulls[prefer].wallSeconds.toFixed(1)} s, ${formatBytes(pulls[prefer].bytesFetched)}, ${pulls[prefer].blocksRebuilt} blocks rebuilt`);
+      }
+      rates.push({
+        mbitPerSecond: mbit,
+        fullSeconds: fullBytes / bytesPerSecond,
+        lxdSeconds: lxd.bytes / bytesPerSecond + lxd.decodeSeconds,
+        lxdDecodeSeconds: lxd.decodeSeconds,
+        pulls,
+      });
+    } finally {
+      await proxy.close();
+    }
+  }
+  return { profile, case: name, rates };
 }
 
 function verdict(result: CaseResult): string {
@@ -229,7 +551,75 @@ function verdict(result: CaseResult): string {
   return result.lxchunkBytes < result.casyncBytes ? 'met (< casync)' : 'NOT met (≥ casync)';
 }
 
-function renderResults(results: readonly CaseResult[], images: TestImageSet): string {
+/** "-8.2%" under the limit, "+20%" over it. */
+function relative(value: number, limit: number): string {
+  const change = (value / limit - 1) * 100;
+  return `${change > 0 ? '+' : ''}${change.toFixed(Math.abs(change) < 10 ? 1 : 0)}%`;
+}
+
+function signedBytes(bytes: number): string {
+  return `${bytes > 0 ? '+' : '-'}${formatBytes(Math.abs(bytes))}`;
+}
+
+function evaluateTargets(results: readonly CaseResult[], timings: readonly CaseTiming[], costs: readonly PushCost[]): TargetResult[] {
+  const targets: TargetResult[] = [];
+  for (const { case: name, ratio } of CONTENT_TARGETS) {
+    const r = results.find((x) => x.profile === 'stock' && x.case === name);
+    if (!r) continue;
+    const limit = ratio * r.lxdBytes;
+    const value = r.pullBytes.bytesFetched;
+    targets.push({
+      group: 'stock, --prefer bytes ≤ k × xdelta3 delta',
+      what: `stock ${name}`,
+      value: `${formatBytes(value)} = ${(value / r.lxdBytes).toFixed(2)}×`,
+      limit: `≤ ${ratio.toFixed(2)}× = ${formatBytes(limit)}`,
+      met: value <= limit,
+      margin: `${signedBytes(value - limit)} (${relative(value, limit)})`,
+    });
+  }
+  for (const r of results) {
+    const value = r.pullBytes.bytesFetched;
+    const limit = r.pullTime.bytesFetched;
+    targets.push({
+      group: '--prefer bytes never fetches more than --prefer time',
+      what: `${r.profile} ${r.case}`,
+      value: formatBytes(value),
+      limit: `≤ ${formatBytes(limit)}`,
+      met: value <= limit,
+      margin: `${signedBytes(value - limit)} (${relative(value, limit)})`,
+    });
+  }
+  for (const t of timings) {
+    for (const rate of t.rates) {
+      const best = Math.min(rate.pulls.time.wallSeconds, rate.pulls.bytes.wallSeconds);
+      const bestName = rate.pulls.time.wallSeconds <= rate.pulls.bytes.wallSeconds ? 'time' : 'bytes';
+      const limit = AUTO_SLACK * best;
+      const value = rate.pulls.auto.wallSeconds;
+      targets.push({
+        group: `--prefer auto ≤ ${AUTO_SLACK}× the faster of time and bytes (wall)`,
+        what: `${t.profile} ${t.case} @ ${rate.mbitPerSecond} Mbit/s`,
+        value: `${value.toFixed(1)} s`,
+        limit: `≤ ${limit.toFixed(1)} s (${bestName} ${best.toFixed(1)} s)`,
+        met: value <= limit,
+        margin: `${value - limit > 0 ? '+' : ''}${(value - limit).toFixed(1)} s (${relative(value, limit)}; ${(value / best).toFixed(2)}× the faster)`,
+      });
+    }
+  }
+  for (const c of costs) {
+    const limit = PUSH_CPU_TARGET * c.mksquashfsCpuSeconds;
+    targets.push({
+      group: `push CPU ≤ ${PUSH_CPU_TARGET}× mksquashfs CPU`,
+      what: `${c.profile} ${c.version}`,
+      value: `${c.pushCpuSeconds.toFixed(1)} s = ${(c.pushCpuSeconds / c.mksquashfsCpuSeconds).toFixed(2)}×`,
+      limit: `≤ ${limit.toFixed(1)} s`,
+      met: c.pushCpuSeconds <= limit,
+      margin: `${c.pushCpuSeconds - limit > 0 ? '+' : ''}${(c.pushCpuSeconds - limit).toFixed(1)} s (${relative(c.pushCpuSeconds, limit)})`,
+    });
+  }
+  return targets;
+}
+
+function renderBytesTable(results: readonly CaseResult[]): string {
   const share = (bytes: number, result: CaseResult) => formatPercent(bytes / result.fullBytes);
   const rows: Row[] = [];
   for (const profile of SQUASHFS_PROFILES) {
@@ -250,7 +640,7 @@ function renderResults(results: readonly CaseResult[], images: TestImageSet): st
       ]);
     }
   }
-  const table = renderTable(
+  return renderTable(
     [
       { header: 'profile', align: 'left' },
       { header: 'case', align: 'left' },
@@ -258,30 +648,265 @@ function renderResults(results: readonly CaseResult[], images: TestImageSet): st
       { header: 'LXD (xdelta3 -9)', align: 'right' },
       { header: 'casync 32K', align: 'right' },
       { header: 'lxchunk cdc', align: 'right' },
-      { header: 'lxchunk', align: 'right' },
+      { header: 'lxchunk time', align: 'right' },
       { header: 'whole units', align: 'right' },
       { header: '÷ LXD', align: 'right' },
       { header: '÷ casync', align: 'right' },
-      { header: 'target', align: 'left' },
+      { header: 'target (compressed path)', align: 'left' },
     ],
     rows,
   );
+}
+
+function renderContentTable(results: readonly CaseResult[]): string {
+  const share = (bytes: number, result: CaseResult) => formatPercent(bytes / result.fullBytes);
+  const ratio = (bytes: number, r: CaseResult) => `${(bytes / r.lxdBytes).toFixed(2)}×`;
+  const rows: Row[] = [];
+  for (const profile of SQUASHFS_PROFILES) {
+    if (rows.length) rows.push(SEPARATOR);
+    for (const r of results.filter((x) => x.profile === profile.name)) {
+      const t = r.pullTime;
+      const b = r.pullBytes;
+      // Compressed chunks are sent as they are (xz does not shrink), so what the bytes pull saved on
+      // them is about bytesRebuilt; the rest of its chunk bytes are content chunks.
+      const contentWire = b.bytesFetched - b.manifestBytes - (t.bytesFetched - t.manifestBytes - b.bytesRebuilt);
+      rows.push([
+        profile.name,
+        r.case,
+        r.xdeltaApplies ? formatBytes(r.lxdBytes) : `full ${formatBytes(r.lxdBytes)}`,
+        `${formatBytes(t.bytesFetched)} ${share(t.bytesFetched, r)}`,
+        `${formatBytes(b.bytesFetched)} ${share(b.bytesFetched, r)}`,
+        `${formatBytes(r.contentFloorBytes)} ${share(r.contentFloorBytes, r)}`,
+        ratio(t.bytesFetched, r),
+        ratio(b.bytesFetched, r),
+        ratio(r.contentFloorBytes, r),
+        `${(b.bytesFetched / t.bytesFetched).toFixed(2)}×`,
+        formatBytes(b.manifestBytes),
+        `${b.blocksRebuilt} / ${formatBytes(b.bytesRebuilt)}`,
+        `${b.contentChunksFetched} / ~${formatBytes(Math.max(0, contentWire))}`,
+        `${b.rebuildCpuSeconds.toFixed(1)} / ${(b.cpuSeconds - t.cpuSeconds).toFixed(1)} s`,
+      ]);
+    }
+  }
+  return renderTable(
+    [
+      { header: 'profile', align: 'left' },
+      { header: 'case', align: 'left' },
+      { header: 'LXD', align: 'right' },
+      { header: 'lxchunk time', align: 'right' },
+      { header: 'lxchunk bytes', align: 'right' },
+      { header: 'content floor', align: 'right' },
+      { header: 'time ÷ LXD', align: 'right' },
+      { header: 'bytes ÷ LXD', align: 'right' },
+      { header: 'floor ÷ LXD', align: 'right' },
+      { header: 'bytes ÷ time', align: 'right' },
+      { header: 'manifest', align: 'right' },
+      { header: 'rebuilt blocks / out', align: 'right' },
+      { header: 'content chunks / wire', align: 'right' },
+      { header: 'rebuild CPU rep./meas.', align: 'right' },
+    ],
+    rows,
+  );
+}
+
+function renderTimingTable(timings: readonly CaseTiming[]): string {
+  const rows: Row[] = [];
+  for (const t of timings) {
+    if (rows.length) rows.push(SEPARATOR);
+    for (const rate of t.rates) {
+      const { time, bytes, auto } = rate.pulls;
+      const best = Math.min(time.wallSeconds, bytes.wallSeconds);
+      const pull = (p: PullSummary) => `${p.wallSeconds.toFixed(1)} s (${formatBytes(p.bytesFetched)})`;
+      rows.push([
+        t.profile,
+        t.case,
+        `${rate.mbitPerSecond} Mbit/s`,
+        `${rate.fullSeconds.toFixed(1)} s`,
+        `${rate.lxdSeconds.toFixed(1)} s${rate.lxdDecodeSeconds > 0 ? ` (+${rate.lxdDecodeSeconds.toFixed(1)} s -d)` : ''}`,
+        pull(time),
+        pull(bytes),
+        pull(auto),
+        `${auto.blocksRebuilt} / ${bytes.blocksRebuilt}`,
+        `${(auto.wallSeconds / best).toFixed(2)}×`,
+        `${time.cpuSeconds.toFixed(1)} / ${bytes.cpuSeconds.toFixed(1)} / ${auto.cpuSeconds.toFixed(1)} s`,
+        [time, bytes, auto].map((p) => p.loadAverage.toFixed(1)).join(' / '),
+      ]);
+    }
+  }
+  return renderTable(
+    [
+      { header: 'profile', align: 'left' },
+      { header: 'case', align: 'left' },
+      { header: 'link', align: 'right' },
+      { header: 'full (computed)', align: 'right' },
+      { header: 'LXD (computed)', align: 'right' },
+      { header: 'lxchunk time', align: 'right' },
+      { header: 'lxchunk bytes', align: 'right' },
+      { header: 'lxchunk auto', align: 'right' },
+      { header: 'rebuilt auto / bytes', align: 'right' },
+      { header: 'auto ÷ faster', align: 'right' },
+      { header: 'pull CPU time/bytes/auto', align: 'right' },
+      { header: 'load avg', align: 'right' },
+    ],
+    rows,
+  );
+}
+
+/** `chunk pull` measures the link on its manifest download only from this size on (pull-image.ts); below it, auto assumes 100 Mbit/s. */
+const AUTO_MIN_MEASURED_BYTES = 256 * 1024;
+
+function autoRateNote(timings: readonly CaseTiming[]): string {
+  const sizes = timings.flatMap((t) => t.rates.map((r) => r.pulls.auto.manifestBytes));
+  if (sizes.length === 0) return '';
+  const small = sizes.filter((size) => size < AUTO_MIN_MEASURED_BYTES).length;
+  const range = `${formatBytes(Math.min(...sizes))} to ${formatBytes(Math.max(...sizes))}`;
+  return small === sizes.length
+    ? `auto: every manifest (${range}) was under the ${formatBytes(AUTO_MIN_MEASURED_BYTES)} auto measures the link on, so it assumed its default 100 Mbit/s at every rate.`
+    : `auto: ${small} of ${sizes.length} manifests (${range}) were under the ${formatBytes(AUTO_MIN_MEASURED_BYTES)} auto measures the link on (then it assumes 100 Mbit/s).`;
+}
+
+function renderPushTable(costs: readonly PushCost[]): string {
+  const rows: Row[] = [];
+  for (const profile of SQUASHFS_PROFILES) {
+    if (rows.length) rows.push(SEPARATOR);
+    for (const c of costs.filter((x) => x.profile === profile.name)) {
+      rows.push([
+        c.profile,
+        c.version,
+        formatBytes(c.imageBytes),
+        `${c.pushWallSeconds.toFixed(1)} s`,
+        `${c.pushCpuSeconds.toFixed(1)} s`,
+        `${c.noContentPushCpuSeconds.toFixed(1)} s`,
+        c.contentCpuSeconds === null ? 'n/a' : `${c.contentCpuSeconds.toFixed(1)} s`,
+        c.blocksRebuilt === null ? 'n/a' : `${c.blocksRebuilt} / ${c.blocksKept}`,
+        `${c.mksquashfsWallSeconds.toFixed(1)} s`,
+        `${c.mksquashfsCpuSeconds.toFixed(1)} s`,
+        `${(c.pushCpuSeconds / c.mksquashfsCpuSeconds).toFixed(2)}×`,
+        c.loadAverage.toFixed(1),
+      ]);
+    }
+  }
+  return renderTable(
+    [
+      { header: 'profile', align: 'left' },
+      { header: 'image', align: 'left' },
+      { header: 'size', align: 'right' },
+      { header: 'push wall', align: 'right' },
+      { header: 'push CPU', align: 'right' },
+      { header: '--no-content CPU', align: 'right' },
+      { header: 'reported job time', align: 'right' },
+      { header: 'blocks by content / kept', align: 'right' },
+      { header: 'mksquashfs wall', align: 'right' },
+      { header: 'mksquashfs CPU', align: 'right' },
+      { header: 'push ÷ mksquashfs CPU', align: 'right' },
+      { header: 'load avg', align: 'right' },
+    ],
+    rows,
+  );
+}
+
+function renderTargets(targets: readonly TargetResult[]): string {
+  const rows: Row[] = [];
+  let group: string | undefined;
+  for (const t of targets) {
+    if (t.group !== group) {
+      if (group !== undefined) rows.push(SEPARATOR);
+      group = t.group;
+      rows.push([t.group]);
+    }
+    rows.push([`  ${t.what}`, t.value, t.limit, t.met ? 'met' : 'MISSED', t.margin]);
+  }
+  const missed = targets.filter((t) => !t.met).length;
+  return [
+    renderTable(
+      [
+        { header: 'target', align: 'left' },
+        { header: 'measured', align: 'right' },
+        { header: 'limit', align: 'left' },
+        { header: 'result', align: 'left' },
+        { header: 'by (measured - limit)', align: 'left' },
+      ],
+      rows,
+    ),
+    '',
+    `${targets.length - missed} of ${targets.length} met, ${missed} missed.`,
+  ].join('\n');
+}
+
+function renderResults(
+  results: readonly CaseResult[],
+  timings: readonly CaseTiming[],
+  costs: readonly PushCost[],
+  targets: readonly TargetResult[],
+  images: TestImageSet,
+  timing: TimingPlan,
+): string {
   const sizes = SQUASHFS_PROFILES.map((profile) => {
     const image = images.images.find((i) => i.profile === profile.name && i.version === 'update')!;
     return `${profile.name}: update image ${formatBytes(image.size)}`;
   });
+  const source =
+    images.source === 'debootstrap'
+      ? 'Debian bookworm minbase, debootstrap'
+      : `FALLBACK: trees made of this host's /usr, not Debian images (${images.fallbackReason ?? 'debootstrap unavailable'})`;
   return [
-    `Bytes a host receives to go from the image it holds to the new one (Debian bookworm minbase, ${images.source}).`,
+    `Bytes a host receives to go from the image it holds to the new one (${source}).`,
     'lxchunk = `chunk pull` from a real server by a host that pulled the held image with lxchunk (manifest sent against',
-    'that one) and seeds with it: everything received, manifest with both indexes, framing, chunks.',
+    'that one) and seeds with it: everything received, manifest with its chunk and content indexes, framing, chunks.',
+    'lxchunk time = `--prefer time` (compressed chunks only: the compressed path); lxchunk bytes = `--prefer bytes`',
+    '(xz blocks rebuilt from content chunks wherever that is expected to fetch fewer bytes).',
     'LXD = the xdelta3 -e -9 delta when the host holds the build the delta starts from, else the full image.',
     `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc\`.`,
     'whole units = the new image\'s squashfs units (blocks, metadata blocks, tables) the held image lacks byte for byte,',
-    'with no index: what matching only whole units fetches. Less takes matches inside changed compressed blocks: CDC finds',
-    'shared prefixes of large blocks (stock\'s 1 MiB fragment blocks), xdelta3 also the short ones no chunk can pay for.',
-    `Targets: no-fragments ≤ ${XDELTA_TARGET}× xdelta3 where a delta applies; stock < casync. ${sizes.join('; ')}.`,
+    'with no index: what matching only whole units fetches.',
+    'content floor = xz -9 of `xdelta3 -e -9 -S none -B <held image size>` between uncompressed squashfs images',
+    `(${UNCOMPRESSED_ARGS.join(' ')}, otherwise the profile's options) of the same two trees: the changed content itself.`,
+    `Every column includes the metadata tarball (a few hundred bytes). ${sizes.join('; ')}.`,
     '',
-    table,
+    'Compressed path (`--prefer time`) against LXD and casync; the earlier targets: no-fragments ≤ ' +
+      `${XDELTA_TARGET}× xdelta3 where a delta applies, stock < casync.`,
+    '',
+    renderBytesTable(results),
+    '',
+    'Content domain: `--prefer bytes` against `--prefer time`, LXD and the content floor. manifest = of bytesFetched, the',
+    'manifest with its indexes (the same for both pulls). rebuilt blocks / out = xz blocks re-encoded, and the output bytes',
+    'they gave. content chunks / wire = content chunks fetched, and about what they cost on the wire (the bytes pull\'s',
+    'chunk bytes minus the compressed chunks it still fetched). rebuild CPU rep./meas. = the pull\'s rebuildCpuSeconds (summed',
+    'wall time of its re-encoding jobs) / the measured user + sys CPU of the bytes pull minus the time pull\'s (both unthrottled).',
+    'content floor caveat: xdelta3 -9 makes short copies from the 110+ MiB uncompressed source inside new binary files,',
+    'which xz then compresses worse than the files themselves, so where whole files are added (add-packages) the "floor"',
+    'is not a lower bound: see transfer.json for the raw (pre-xz) delta sizes.',
+    '',
+    renderContentTable(results),
+    '',
+    ...(timings.length
+      ? [
+          `Update wall time, one host, at simulated link rates (${timing.mbitRates.join(' and ')} Mbit/s each way, no added latency; ${timing.runs === 1 ? 'one run' : `median of ${timing.runs} runs`}).`,
+          'lxchunk: measured wall time of the real `chunk pull` process (start to exit: node start-up, seed scan, transfer,',
+          're-encoding, verification) through a throttling TCP proxy in front of `chunk serve` on this machine',
+          "(load avg = the machine's 1-minute load average as each of the three pulls started: other work slows them)",
+          `(${availableParallelism()} cores here, the server's and the proxy's work included); in parentheses, its bytes fetched.`,
+          'full and LXD are COMPUTED, not transferred: full = (image + metadata) / rate; LXD = delta / rate + the measured wall',
+          'time of `xdelta3 -d` applying it (shown as +N s -d), or the full image where no delta applies. Neither includes',
+          "LXD's own hashing or unpacking. rebuilt auto / bytes = xz blocks the auto and bytes pulls re-encoded.",
+          '',
+          renderTimingTable(timings),
+          autoRateNote(timings),
+          '',
+        ]
+      : []),
+    'Push cost: user + system CPU of the whole `chunk push` process (worker threads included; the server\'s not), beside a',
+    "fresh mksquashfs of the same tree with the profile's options (all cores). --no-content CPU = the same push again with",
+    '--no-content once the image is stored (scan, hashes, server queries: what the push costs without the content domain).',
+    "reported job time = the push's own content.cpuSeconds, which sums its re-encoding jobs' wall time: CPU time only while",
+    'each worker has a core to itself, so it exceeds the measured CPU on a busy machine. The first push of each profile',
+    'uploads everything; mksquashfs and the pushes ran at different moments of the load shown.',
+    '',
+    renderPushTable(costs),
+    '',
+    'Targets',
+    '',
+    renderTargets(targets),
     '',
     ...CASES.map((c) => `${c.name}: ${c.description}`),
   ].join('\n');
@@ -297,15 +922,34 @@ function renderPlot(results: readonly CaseResult[], images: TestImageSet): strin
       { name: 'LXD (xdelta3 or full)', color: '#9e9e9e' },
       { name: 'casync 32K', color: '#f0a030' },
       { name: 'lxchunk, plain CDC', color: '#90b8e0' },
-      { name: 'lxchunk (squashfs-aware)', color: '#1f5fa8' },
-      { name: 'whole squashfs units (no index)', color: '#c8d8c0' },
+      { name: 'lxchunk --prefer time (compressed)', color: '#1f5fa8' },
+      { name: 'lxchunk --prefer bytes (content)', color: '#0b2e5a' },
+      { name: 'content floor (xz of uncompressed delta)', color: '#c8d8c0' },
     ],
     groups: results.map((r) => ({
       label: `${r.profile}: ${r.case}`,
-      values: [percent(r.lxdBytes, r), percent(r.casyncBytes, r), percent(r.lxchunkCdcBytes, r), percent(r.lxchunkBytes, r), percent(r.unitBoundBytes, r)],
+      values: [
+        percent(r.lxdBytes, r),
+        percent(r.casyncBytes, r),
+        percent(r.lxchunkCdcBytes, r),
+        percent(r.pullTime.bytesFetched, r),
+        percent(r.pullBytes.bytesFetched, r),
+        percent(r.contentFloorBytes, r),
+      ],
     })),
     format: (value) => `${value.toFixed(value < 10 ? 1 : 0)}%`,
   });
+}
+
+function parseTimed(text: string): Set<string> {
+  const all = SQUASHFS_PROFILES.flatMap((p) => CASES.map((c) => `${p.name}:${c.name}`));
+  if (text === 'all') return new Set(all);
+  const chosen = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of chosen) if (!all.includes(name)) throw new Error(`--timed: unknown case ${name} (one of: ${all.join(', ')})`);
+  return new Set(chosen);
 }
 
 async function main(): Promise<void> {
@@ -315,6 +959,9 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
       source: { type: 'string', default: 'auto' },
+      timed: { type: 'string', default: DEFAULT_TIMED },
+      rates: { type: 'string', default: '10,100' },
+      runs: { type: 'string', default: '3' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -324,14 +971,20 @@ async function main(): Promise<void> {
   }
   const source = values.source as 'auto' | 'debootstrap' | 'host-usr-fallback';
   if (!['auto', 'debootstrap', 'host-usr-fallback'].includes(source)) throw new Error(`--source: unknown source ${source}\n${USAGE}`);
-  for (const tool of ['xdelta3', 'mksquashfs']) {
-    if (!which(tool)) throw new Error(`${tool} is missing: run bin/setup (apt-get install ${tool === 'mksquashfs' ? 'squashfs-tools' : tool})`);
+  const timing: TimingPlan = {
+    cases: parseTimed(values.timed),
+    mbitRates: values.rates.split(',').map((s) => positive(s, '--rates')),
+    runs: Math.round(positive(values.runs, '--runs')),
+  };
+  for (const tool of ['xdelta3', 'mksquashfs', 'xz']) {
+    if (!which(tool)) throw new Error(`${tool} is missing: run bin/setup (apt-get install ${tool === 'mksquashfs' ? 'squashfs-tools' : tool === 'xz' ? 'xz-utils' : tool})`);
   }
   const casync = which('casync');
   if (!casync) log('casync is not installed: its column stays empty (apt-get install casync)');
   const outDir = resolve(values.out ?? join(root, 'bench/results'));
 
   const images = await ensureTestImages({ source });
+  if (images.source !== 'debootstrap') log(`NOTE: the images are the host-usr fallback, not Debian: ${images.fallbackReason ?? ''}`);
   const cleanup = new CleanupStack();
   const removeSignals = cleanup.onSignals();
   const scratch = join(images.cacheDir, `transfer-${process.pid}`);
@@ -339,25 +992,34 @@ async function main(): Promise<void> {
     await mkdir(scratch, { recursive: true });
     cleanup.add(`remove ${scratch}`, () => rm(scratch, { recursive: true, force: true }));
     const results: CaseResult[] = [];
+    const timings: CaseTiming[] = [];
+    const costs: PushCost[] = [];
     for (const profile of SQUASHFS_PROFILES) {
       // A fresh server per profile: the two profiles share no chunks, and neither should pay for the other.
       const dataDir = join(scratch, `server-${profile.name}`);
       await mkdir(dataDir, { recursive: true });
-      const server = await startChunkServer({ root, dataDir });
-      const stop = cleanup.add('stop chunk serve', () => server.stop());
-      const env = {
-        push: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await createToken(root, dataDir, 'ci', 'push') },
-        read: { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await createToken(root, dataDir, 'host', 'read') },
+      const chunkServer = await startChunkServer({ root, dataDir });
+      const stop = cleanup.add('stop chunk serve', () => chunkServer.stop());
+      const server: Server = {
+        url: chunkServer.url,
+        pushEnv: { LXCHUNK_TOKEN: await createToken(root, dataDir, 'ci', 'push') },
+        readEnv: { LXCHUNK_TOKEN: await createToken(root, dataDir, 'host', 'read') },
       };
-      results.push(...(await measureProfile(images, profile.name, env, scratch, casync)));
+      const measured = await measureProfile(images, profile.name, server, scratch, casync, timing);
+      results.push(...measured.results);
+      timings.push(...measured.timings);
+      costs.push(...measured.costs);
       await stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
-    const text = renderResults(results, images);
+    const targets = evaluateTargets(results, timings, costs);
+    const text = renderResults(results, timings, costs, targets, images, timing);
+    const json = { source: images.source, fallbackReason: images.fallbackReason ?? null, results, timings, pushCosts: costs, targets };
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'transfer.txt'), `${text}\n`);
-    await writeFile(join(outDir, 'transfer.json'), `${JSON.stringify({ source: images.source, results }, null, 2)}\n`);
+    await writeFile(join(outDir, 'transfer.json'), `${JSON.stringify(json, null, 2)}\n`);
     await writeFile(join(outDir, 'transfer.svg'), renderPlot(results, images));
-    if (values.json) console.log(JSON.stringify({ source: images.source, results }, null, 2));
+    if (values.json) console.log(JSON.stringify(json, null, 2));
     else console.log(`${text}\n\nwritten: ${join(outDir, 'transfer.txt')}, transfer.json, transfer.svg (the plot)`);
   } finally {
     removeSignals();
