@@ -14,7 +14,7 @@ import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 interface PushJson {
   fingerprint: string;
-  content?: { blocksRebuilt: number; blocksKept: number; contentBytes: number; contentChunks: number; cpuSeconds: number };
+  content?: { blocksRebuilt: number; blocksReused: number; blocksKept: number; contentBytes: number; contentChunks: number; cpuSeconds: number };
 }
 interface PullJson {
   fingerprint: string;
@@ -63,7 +63,8 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
       built = (async () => {
         const v1 = await buildLxdImage(join(dir, 'v1'), { seed: 40 + i, serial: '1', files: FILES, ...profile.options });
         const v2 = await buildLxdImage(join(dir, 'v2'), { seed: 40 + i, serial: '2', from: v1, change: 12, changeLarge: 4, ...profile.options });
-        return { v1, v2, pushed1: await push(v1), pushed2: await push(v2, '--alias', `content/${i}`) };
+        // Both under the alias, as CI pushes nightlies: v2's push reuses v1's recipes.
+        return { v1, v2, pushed1: await push(v1, '--alias', `content/${i}`), pushed2: await push(v2, '--alias', `content/${i}`) };
       })();
       pairs.set(i, built);
     }
@@ -91,6 +92,11 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
         // uncompressed: those keep to the compressed path.
         if (!('stock' in profile.options)) assert.ok(pushed.content.blocksKept > 0, JSON.stringify(pushed.content));
       }
+      // The nightly re-encodes only the blocks that changed: the rest take v1's recipes. (This small
+      // stock tree has six blocks, all of which the changes and the new file shift.)
+      assert.equal(pushed1.content!.blocksReused, 0);
+      assert.ok(pushed2.content!.blocksReused < pushed2.content!.blocksRebuilt, JSON.stringify(pushed2.content));
+      if (!('stock' in profile.options)) assert.ok(pushed2.content!.blocksReused > 0, JSON.stringify(pushed2.content));
       const bytes = await pull(`content/${i}`, join(dir, 'out-bytes'), '--prefer', 'bytes', '--seed', v1.rootfs, '--seed', v1.metadata);
       const time = await pull(`content/${i}`, join(dir, 'out-time'), '--prefer', 'time', '--seed', v1.rootfs, '--seed', v1.metadata);
       for (const out of ['out-bytes', 'out-time']) {

@@ -7,7 +7,8 @@
  *        6     1      u8 encoder id length E (1..64)
  *        7     E      encoder id, printable ASCII
  *      7+E     4      u32 block count B
- *     11+E  21*B      B blocks: u64 offset, u32 length, u32 contentLength, u8 filter, u32 dictSize
+ *     11+E  37*B      B blocks: u64 offset, u32 length, u32 contentLength, u8 filter, u32 dictSize,
+ *                     16 bytes storedHash (BLAKE3 of the stored bytes, truncated)
  *        …     4      u32 length L of the content stream's index
  *        …     L      the content stream's index (LXCI, index-codec.ts, with its own trailer)
  *        …    32      trailer: sha256 of every byte before it
@@ -22,7 +23,7 @@ import { decodeIndex, encodeIndex } from './index-codec.js';
 
 export const CONTENT_INDEX_MAGIC = 'LXCX';
 export const CONTENT_INDEX_VERSION = 1;
-const BLOCK_BYTES = 21;
+const BLOCK_BYTES = 37;
 const TRAILER_BYTES = 32;
 const MAGIC_BYTES = Buffer.from(CONTENT_INDEX_MAGIC, 'ascii');
 
@@ -47,6 +48,7 @@ export function encodeContentIndex(content: ContentIndex, fileSize: number): Uin
     view.setUint32(at + 12, block.contentLength, true);
     view.setUint8(at + 16, block.filter);
     view.setUint32(at + 17, block.dictSize, true);
+    bytes.set(Buffer.from(block.storedHash, 'hex'), at + 21);
     at += BLOCK_BYTES;
   }
   view.setUint32(at, index.length, true);
@@ -79,7 +81,14 @@ export function decodeContentIndex(bytes: Uint8Array, fileSize: number): Content
   for (let i = 0; i < count; i++) {
     const offset = view.getBigUint64(at, true);
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedIndexError(`content block ${i}: offset ${offset} is too large`);
-    blocks[i] = { offset: Number(offset), length: view.getUint32(at + 8, true), contentLength: view.getUint32(at + 12, true), filter: view.getUint8(at + 16), dictSize: view.getUint32(at + 17, true) };
+    blocks[i] = {
+      offset: Number(offset),
+      length: view.getUint32(at + 8, true),
+      contentLength: view.getUint32(at + 12, true),
+      filter: view.getUint8(at + 16),
+      dictSize: view.getUint32(at + 17, true),
+      storedHash: Buffer.from(bytes.subarray(at + 21, at + 37)).toString('hex'),
+    };
     at += BLOCK_BYTES;
   }
   const indexLength = view.getUint32(at, true);

@@ -14,6 +14,11 @@ export interface RebuiltBlock {
   readonly filter: number;
   /** The LZMA2 dictionary size the block header names. */
   readonly dictSize: number;
+  /**
+   * The first 16 bytes of the BLAKE3 of its stored bytes, 32 lowercase hex: lets the next push
+   * reuse this recipe for the same block without re-encoding it.
+   */
+  readonly storedHash: string;
 }
 
 /**
@@ -37,6 +42,7 @@ const DICT_MAX = 1536 * 1024 * 1024;
 /** A squashfs block is at most 1 MiB; its compressed form a little more. */
 export const MAX_REBUILT_BLOCK = 2 * 1024 * 1024;
 const ENCODER_RULE = /^[\x21-\x7e]{1,64}$/;
+const STORED_HASH_RULE = /^[0-9a-f]{32}$/;
 
 /**
  * Checks a content index against the file it describes (`fileSize`) and returns a frozen copy:
@@ -58,7 +64,7 @@ export function validateContentIndex(content: ContentIndex, fileSize: number): C
   for (let i = 0; i < blocks.length; i++) {
     const block: unknown = blocks[i];
     if (typeof block !== 'object' || block === null) throw new MalformedIndexError(`content block ${i}: expected an object, got ${kind(block)}`);
-    const { offset, length, contentLength, filter, dictSize } = block as Partial<RebuiltBlock>;
+    const { offset, length, contentLength, filter, dictSize, storedHash } = block as Partial<RebuiltBlock>;
     const where = `content block ${i}`;
     if (!Number.isSafeInteger(offset) || offset! < end) throw new MalformedIndexError(`${where}: offset must be an integer at or after ${end} (blocks in file order, no overlap), got ${brief(offset)}`);
     for (const [name, value] of [['length', length], ['contentLength', contentLength]] as const) {
@@ -67,9 +73,10 @@ export function validateContentIndex(content: ContentIndex, fileSize: number): C
     if (offset! + length! > fileSize) throw new MalformedIndexError(`${where}: ends at ${offset! + length!}, past the end of the ${fileSize}-byte file`);
     if (!CONTENT_FILTERS.includes(filter as number)) throw new MalformedIndexError(`${where}: filter must be one of ${CONTENT_FILTERS.join(', ')}, got ${brief(filter)}`);
     if (!Number.isInteger(dictSize) || dictSize! < DICT_MIN || dictSize! > DICT_MAX) throw new MalformedIndexError(`${where}: dictSize must be an integer from ${DICT_MIN} to ${DICT_MAX}, got ${brief(dictSize)}`);
+    if (typeof storedHash !== 'string' || !STORED_HASH_RULE.test(storedHash)) throw new MalformedIndexError(`${where}: storedHash must be 32 lowercase hex characters, got ${brief(storedHash)}`);
     end = offset! + length!;
     contentTotal += contentLength!;
-    out[i] = Object.freeze({ offset: offset!, length: length!, contentLength: contentLength!, filter: filter!, dictSize: dictSize! });
+    out[i] = Object.freeze({ offset: offset!, length: length!, contentLength: contentLength!, filter: filter!, dictSize: dictSize!, storedHash });
   }
   if (contentTotal !== index.size) throw new MalformedIndexError(`content index: the blocks hold ${contentTotal} bytes of content but the content stream has ${index.size}`);
   return Object.freeze({ encoder, blocks: Object.freeze(out), index });

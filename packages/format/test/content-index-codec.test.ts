@@ -16,8 +16,8 @@ import { GOLDEN_INDEX, assertFails, hex } from './fixtures.js';
 const GOLDEN_CONTENT: ContentIndex = {
   encoder: 'xz-test',
   blocks: [
-    { offset: 96, length: 300, contentLength: 1000, filter: 0, dictSize: 131072 },
-    { offset: 4096, length: 700, contentLength: 2000, filter: 4, dictSize: 8192 },
+    { offset: 96, length: 300, contentLength: 1000, filter: 0, dictSize: 131072, storedHash: '11'.repeat(16) },
+    { offset: 4096, length: 700, contentLength: 2000, filter: 4, dictSize: 8192, storedHash: '22'.repeat(16) },
   ],
   index: GOLDEN_INDEX,
 };
@@ -32,8 +32,8 @@ function goldenBody(): string {
     '07', // encoder id length
     Buffer.from('xz-test').toString('hex'),
     '02000000', // 2 blocks
-    '6000000000000000' + '2c010000' + 'e8030000' + '00' + '00000200', // offset 96, 300, 1000, none, 128 KiB
-    '0010000000000000' + 'bc020000' + 'd0070000' + '04' + '00200000', // offset 4096, 700, 2000, x86, 8 KiB
+    '6000000000000000' + '2c010000' + 'e8030000' + '00' + '00000200' + '11'.repeat(16), // offset 96, 300, 1000, none, 128 KiB, hash
+    '0010000000000000' + 'bc020000' + 'd0070000' + '04' + '00200000' + '22'.repeat(16), // offset 4096, 700, 2000, x86, 8 KiB, hash
     (index.length / 2).toString(16).padStart(8, '0').match(/../g)!.reverse().join(''), // u32 LE index length
     index,
   ].join('');
@@ -57,6 +57,7 @@ describe('content index codec (LXCX)', () => {
     assertFails(() => encodeContentIndex(variant([a, { ...b, filter: 0x21 }]), FILE_SIZE), 'MALFORMED_INDEX', /filter must be one of/);
     assertFails(() => encodeContentIndex(variant([a, { ...b, contentLength: 1999 }]), FILE_SIZE), 'MALFORMED_INDEX', /2999 bytes of content but the content stream has 3000/);
     assertFails(() => encodeContentIndex({ ...GOLDEN_CONTENT, encoder: 'with space' }, FILE_SIZE), 'MALFORMED_INDEX', /encoder must be/);
+    assertFails(() => encodeContentIndex(variant([a, { ...b, storedHash: 'XX' }]), FILE_SIZE), 'MALFORMED_INDEX', /storedHash must be 32 lowercase hex/);
   });
 
   it('refuses damaged bytes: every truncation, a flipped bit, trailing bytes', () => {

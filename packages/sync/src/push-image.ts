@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Sha256Worker, defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import { MAX_UPLOAD_CHUNKS, forEachBounded, type AliasInfo, type ChunkServerClient } from '@lxchunk/client';
 import { InvalidInputError, crashPoint, isLxchunkError } from '@lxchunk/errors';
-import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest } from '@lxchunk/format';
+import { encodeManifest, validateAliasName, type ImageFile, type ImageManifest, type RebuiltBlock } from '@lxchunk/format';
 import { toIsoUtc } from '@lxchunk/image';
-import { XzPool, selfTest } from '@lxchunk/xz';
+import { XZ_ENCODER, XzPool, selfTest } from '@lxchunk/xz';
+import { fetchManifest } from './fetch-manifest.js';
 import { chunkImageFile } from './chunk-image-file.js';
 import { describeXzContent } from './describe-xz-content.js';
 import { planImage } from './image-files.js';
@@ -72,6 +73,8 @@ export interface PushResult {
 
 export interface PushContentReport {
   readonly blocksRebuilt: number;
+  /** Of blocksRebuilt: recipes taken from the image an alias pointed at, without re-encoding. */
+  readonly blocksReused: number;
   readonly blocksKept: number;
   /** Bytes of the content stream (what the rebuilt blocks decompress to). */
   readonly contentBytes: number;
@@ -135,6 +138,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     if (!(state.stored && state.chunksMissing === 0) && xzFiles.length > 0) {
       const check = selfTest();
       if (!check.ok) warnings.push(`xz blocks are sent compressed only: ${check.reason}`);
+      const knownRecipes = check.ok ? await recipesOfAliasTargets(client, aliases, signal) : new Map();
       for (const i of check.ok ? xzFiles : []) {
         const { role, index } = files[i]!;
         contentDir ??= await mkdtemp(join(tmpdir(), 'lxchunk-push-'));
@@ -145,6 +149,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
             pool,
             streamPath,
             sha256,
+            knownRecipes,
             onChunk: ({ id }) => missingCheck.add(id),
             onProgress: (done) => options.onProgress?.({ phase: 'content', done, total: index.size }),
             ...(signal ? { signal } : {}),
@@ -152,6 +157,7 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
           contentStreams.push({ path: streamPath, chunks: described.content.index.chunks });
           contentReport = {
             blocksRebuilt: described.blocksRebuilt,
+            blocksReused: described.blocksReused,
             blocksKept: described.blocksKept,
             contentBytes: described.content.index.size,
             contentChunks: described.content.index.chunks.length,
@@ -255,6 +261,37 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
     await local.close();
     if (contentDir) await rm(contentDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The recipes of the images the aliases point at now (the previous build, usually): blocks whose
+ * stored bytes did not change keep their recipe, so a nightly re-encodes only its changed blocks.
+ * Best effort: an alias that does not exist yet, or an image without content, offers none.
+ */
+async function recipesOfAliasTargets(
+  client: ChunkServerClient,
+  aliases: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Map<string, Pick<RebuiltBlock, 'contentLength' | 'filter' | 'dictSize'>>> {
+  const recipes = new Map<string, Pick<RebuiltBlock, 'contentLength' | 'filter' | 'dictSize'>>();
+  for (const name of aliases) {
+    let manifest: ImageManifest;
+    try {
+      const alias = await client.getAlias(name, { signal });
+      if (!alias) continue;
+      manifest = (await fetchManifest(client, alias.target, signal ? { signal } : {})).manifest;
+    } catch (err) {
+      // A token that may push but not read it: the push goes on, re-encoding every block.
+      signal?.throwIfAborted();
+      if (isLxchunkError(err, 'UNAUTHORIZED') || isLxchunkError(err, 'FORBIDDEN') || isLxchunkError(err, 'IMAGE_NOT_FOUND') || isLxchunkError(err, 'ALIAS_NOT_FOUND')) continue;
+      throw err;
+    }
+    for (const file of manifest.files) {
+      if (file.content?.encoder !== XZ_ENCODER.id) continue;
+      for (const { storedHash, contentLength, filter, dictSize } of file.content.blocks) recipes.set(storedHash, { contentLength, filter, dictSize });
+    }
+  }
+  return recipes;
 }
 
 /**

@@ -61,7 +61,7 @@ export function pushCommand(context: CommandContext): Command {
         if (result.content) {
           const c = result.content;
           context.print(
-            `by content: ${c.blocksRebuilt} of ${c.blocksRebuilt + c.blocksKept} xz blocks rebuild exactly (${formatBytes(c.contentBytes)} of content, ${c.cpuSeconds.toFixed(1)} CPU-s to check)`,
+            `by content: ${c.blocksRebuilt} of ${c.blocksRebuilt + c.blocksKept} xz blocks rebuild exactly (${formatBytes(c.contentBytes)} of content; ${c.blocksReused} recipes reused from the alias's image, the rest checked in ${c.cpuSeconds.toFixed(1)} CPU-s)`,
           );
         }
         for (const alias of result.aliases) {
