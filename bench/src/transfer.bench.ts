@@ -183,8 +183,8 @@ interface PushCost {
   /** The same push again with --no-content (the image is stored: scanning and hashing only). */
   readonly noContentPushCpuSeconds: number;
   /**
-   * The push's own content.cpuSeconds: the summed wall time of its re-encoding jobs, which is CPU
-   * time only while every worker has a core to itself (more than pushCpuSeconds on a busy machine).
+   * The push's own content.cpuSeconds: the CPU time of its re-encoding jobs, read from each worker
+   * thread's own clock (part of pushCpuSeconds, which also counts decoding, hashing and I/O).
    */
   readonly contentCpuSeconds: number | null;
   readonly blocksRebuilt: number | null;
@@ -907,8 +907,8 @@ function renderResults(
     'Content domain: `--prefer bytes` against `--prefer time`, LXD and the content floor. manifest = of bytesFetched, the',
     'manifest with its indexes (the same for both pulls). rebuilt blocks / out = xz blocks re-encoded, and the output bytes',
     'they gave. content chunks / wire = content chunks fetched, and about what they cost on the wire (the bytes pull\'s',
-    'chunk bytes minus the compressed chunks it still fetched). rebuild CPU rep./meas. = the pull\'s rebuildCpuSeconds (summed',
-    'wall time of its re-encoding jobs) / the measured user + sys CPU of the bytes pull minus the time pull\'s (both unthrottled).',
+    'chunk bytes minus the compressed chunks it still fetched). rebuild CPU rep./meas. = the pull\'s rebuildCpuSeconds (the CPU',
+    'time of its re-encoding jobs, from their threads\' clocks) / the measured user + sys CPU of the bytes pull minus the time pull\'s (both unthrottled).',
     'content floor caveat: xdelta3 -9 makes short copies from the 110+ MiB uncompressed source inside new binary files,',
     'which xz then compresses worse than the files themselves, so where whole files are added (add-packages) the "floor"',
     'is not a lower bound: see transfer.json for the raw (pre-xz) delta sizes.',
@@ -934,8 +934,8 @@ function renderResults(
     'Push cost: user + system CPU of the whole `chunk push` process (worker threads included; the server\'s not), beside a',
     "fresh mksquashfs of the same tree with the profile's options (all cores). --no-content CPU = the same push again with",
     '--no-content once the image is stored (scan, hashes, server queries: what the push costs without the content domain).',
-    "reported job time = the push's own content.cpuSeconds, which sums its re-encoding jobs' wall time: CPU time only while",
-    'each worker has a core to itself, so it exceeds the measured CPU on a busy machine. The first push of each profile',
+    "reported job time = the push's own content.cpuSeconds, the CPU time of its re-encoding jobs from their threads' clocks",
+    '(part of the measured CPU, which also counts decompression, hashing and I/O). The first push of each profile',
     'uploads everything; mksquashfs and the pushes ran at different moments of the load shown.',
     `push CPU under alias = the same image pushed with --alias ${CI_ALIAS} to a second server, in build order (base,`,
     'rebuild, update, add-packages), as CI pushes nightlies: blocks whose stored bytes the alias\'s image had take its',

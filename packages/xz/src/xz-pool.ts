@@ -53,7 +53,7 @@ export class XzPool {
     return this.slots.length;
   }
 
-  /** Seconds the workers spent on finished jobs (each job holds one core): the pool's CPU time. */
+  /** CPU seconds the workers spent on finished jobs (their threads' clocks; wall time off Linux). */
   get workSeconds(): number {
     return this.workMs / 1000;
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { encodeXzBlock, XzPool, type XzRecipe } from '../src/index.js';
 import { selfTestSample } from '../src/self-test-sample.js';
+import { threadCpuMs } from '../src/thread-cpu-time.js';
 
 const recipe: XzRecipe = { dictSize: 1 << 20, filter: 'none', check: 'crc32' };
 
@@ -40,6 +41,22 @@ describe('XzPool', () => {
     await pool.close();
     await running;
     await assert.rejects(pool.encode(selfTestSample(), recipe), { code: 'UNAVAILABLE' });
+  });
+
+  it("counts its workers' CPU time, which a thread's wait does not add to", async () => {
+    pool = new XzPool({ threads: 1 });
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) await pool.encode(selfTestSample(), recipe);
+    const wallSeconds = (performance.now() - started) / 1000;
+    assert.ok(pool.workSeconds > 0 && pool.workSeconds <= wallSeconds + 0.02, `${pool.workSeconds} s of work in ${wallSeconds} s`);
+
+    const before = threadCpuMs();
+    assert.notEqual(before, undefined, 'Linux has /proc/thread-self');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    const afterWait = threadCpuMs()!;
+    assert.ok(afterWait - before! < 100, `waiting 300 ms cost ${afterWait - before!} ms of CPU`);
+    for (const spinUntil = performance.now() + 300; performance.now() < spinUntil; );
+    assert.ok(threadCpuMs()! - afterWait >= 150, 'spinning 300 ms costs CPU');
   });
 
   it('refuses nonsense sizes with INVALID_PARAMS', () => {
