@@ -23,6 +23,8 @@ export interface SyncResult {
   readonly bytesReused: number;
   /** xz blocks rebuilt from content instead of fetched compressed. */
   readonly blocksRebuilt: number;
+  /** Fetched chunks that came as deltas against chunks of the images LXD held. */
+  readonly chunksAsDeltas: number;
   /** Images removed by retention after this sync. */
   readonly pruned: readonly string[];
 }
@@ -65,12 +67,14 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
   let bytesFetched = 0;
   let bytesReused = 0;
   let blocksRebuilt = 0;
+  let chunksAsDeltas = 0;
 
   if (!(await lxd.getImage(fingerprint))) {
     const pulled = await pullIntoLxd(context, alias, fingerprint, local?.target);
     bytesFetched = pulled.bytesFetched;
     bytesReused = pulled.bytesReused;
     blocksRebuilt = pulled.blocksRebuilt;
+    chunksAsDeltas = pulled.chunksAsDeltas;
     action = 'imported';
   }
   if (local?.target !== fingerprint) {
@@ -78,7 +82,7 @@ export async function syncAlias(context: AliasSyncContext, alias: string): Promi
     if (action === 'unchanged') action = 'alias-updated';
   }
   const pruned = await pruneImported(context, alias, fingerprint);
-  return { alias, fingerprint, action, bytesFetched, bytesReused, blocksRebuilt, pruned };
+  return { alias, fingerprint, action, bytesFetched, bytesReused, blocksRebuilt, chunksAsDeltas, pruned };
 }
 
 async function pullIntoLxd(
@@ -86,7 +90,7 @@ async function pullIntoLxd(
   alias: string,
   fingerprint: string,
   previous: string | undefined,
-): Promise<{ bytesFetched: number; bytesReused: number; blocksRebuilt: number }> {
+): Promise<{ bytesFetched: number; bytesReused: number; blocksRebuilt: number; chunksAsDeltas: number }> {
   const { client, lxd, signal } = context;
   const receivedBefore = client.bytesReceived;
   // The image the alias pointed at is the likeliest to share most of the new manifest.
@@ -148,13 +152,14 @@ async function pullIntoLxd(
       bytesReused: result.bytesReused,
       blocksRebuilt: result.blocksRebuilt,
       rebuildCpuSeconds: Number(result.rebuildCpuSeconds.toFixed(2)),
+      chunksAsDeltas: result.chunksAsDeltas,
       seeds: seeds.length,
       manifestBase: fetched.base ?? null,
     });
     // LXD has its own copy now; the pulled files were only the vehicle.
     await Promise.all(files.map((file) => rm(file, { force: true })));
     await context.imports.end(fingerprint);
-    return { bytesFetched, bytesReused: result.bytesReused, blocksRebuilt: result.blocksRebuilt };
+    return { bytesFetched, bytesReused: result.bytesReused, blocksRebuilt: result.blocksRebuilt, chunksAsDeltas: result.chunksAsDeltas };
   } finally {
     await rm(exportDir, { recursive: true, force: true });
   }

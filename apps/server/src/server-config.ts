@@ -17,6 +17,10 @@ export interface ServerConfig {
   readonly retentionKeep: number;
   /** fsync chunk files before acknowledging them. */
   readonly fsync: boolean;
+  /** Answer fetches that name bases with deltas against them (when the caller may read the bases). */
+  readonly deltas: boolean;
+  /** Bytes of computed deltas kept on disk (`<dataDir>/delta-cache`); 0 keeps none. */
+  readonly deltaCacheBytes: number;
   readonly limits: ServerLimits;
   /** Structured log (pino): one JSON line per entry, access lines included. */
   readonly logger: Logger;
@@ -68,6 +72,8 @@ export function serverConfig(partial: Partial<ServerConfig> & Pick<ServerConfig,
     gcIntervalMs: 6 * 3600 * 1000,
     retentionKeep: 3,
     fsync: true,
+    deltas: true,
+    deltaCacheBytes: 1024 * 1024 * 1024,
     limits: DEFAULT_LIMITS,
     logger: partial.logger ?? createServerLogger(),
     ...partial,

@@ -3,6 +3,7 @@ import type { AsyncMutex } from './async-mutex.js';
 import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { ChunkKeeper } from './chunk-keeper.js';
+import type { DeltaMaker } from './delta-maker.js';
 import type { MetadataDb } from './db/metadata-db.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly keeper: ChunkKeeper;
   readonly changes: ChangeNotifier;
   readonly metrics: ServerMetrics;
+  /** Makes deltas for fetches that name bases; undefined when the server answers those plain. */
+  readonly deltas: DeltaMaker | undefined;
   /** Full-disk state: set by a write that fails for lack of space, cleared by one that succeeds. */
   readonly storage: StorageHealth;
   /** Request-body bytes all uploads together may hold in memory. */

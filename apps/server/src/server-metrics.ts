@@ -59,6 +59,31 @@ export class ServerMetrics {
     help: 'Uploads waiting for room in the upload budget',
     registers: [this.registry],
   });
+  readonly deltasServed = new Counter({
+    name: 'lxchunk_deltas_served_total',
+    help: 'Chunks sent as a delta against bases the client named',
+    registers: [this.registry],
+  });
+  readonly deltaBytesServed = new Counter({
+    name: 'lxchunk_delta_bytes_served_total',
+    help: 'Delta payload bytes sent (counted in lxchunk_chunk_bytes_served_total too)',
+    registers: [this.registry],
+  });
+  readonly deltasDeclined = new Counter({
+    name: 'lxchunk_deltas_declined_total',
+    help: 'Chunks asked for with bases but sent plain, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly deltasComputed = new Counter({ name: 'lxchunk_deltas_computed_total', help: 'Deltas computed (cache misses)', registers: [this.registry] });
+  readonly deltaComputeSeconds = new Counter({
+    name: 'lxchunk_delta_compute_seconds_total',
+    help: 'Time spent computing deltas, on the event loop (one core); divided by lxchunk_deltas_computed_total, the cost of one',
+    registers: [this.registry],
+  });
+  readonly deltaCacheHits = new Counter({ name: 'lxchunk_delta_cache_hits_total', help: 'Delta answers found in the delta cache', registers: [this.registry] });
+  readonly deltaCacheMisses = new Counter({ name: 'lxchunk_delta_cache_misses_total', help: 'Delta answers computed afresh', registers: [this.registry] });
+  readonly deltaCacheBytes = new Gauge({ name: 'lxchunk_delta_cache_bytes', help: 'Bytes the delta cache holds on disk', registers: [this.registry] });
   readonly gcLastRun = new Gauge({
     name: 'lxchunk_gc_last_run_timestamp_seconds',
     help: 'When the last garbage collection pass (not a dry run) finished, Unix time; 0 before the first',

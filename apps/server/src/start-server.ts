@@ -1,12 +1,15 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { ChunkQuarantine } from '@lxchunk/store';
 import { AsyncMutex } from './async-mutex.js';
 import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
 import { createApp } from './create-app.js';
+import { DeltaCache } from './delta-cache.js';
+import { DeltaMaker } from './delta-maker.js';
 import { openDataDir } from './data-dir.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
@@ -21,6 +24,9 @@ export interface RunningServer {
   /** Resolves when the server has drained and released its data dir. */
   readonly closed: Promise<void>;
 }
+
+/** Computed deltas, beside the chunks: a cache, safe to delete whole while the server is stopped. */
+const DELTA_CACHE_DIR = 'delta-cache';
 
 /** How long in-flight requests get to finish once draining starts before their sockets are cut. */
 const DRAIN_GRACE_MS = 10_000;
@@ -41,6 +47,8 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
       config.logger.warn({ id: chunk.id, path: chunk.path }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
+  const deltaCache = config.deltas && config.deltaCacheBytes > 0 ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
+  if (deltaCache) metrics.deltaCacheBytes.set(deltaCache.storedBytes);
   const drain = new AbortController();
   const context: ServerContext = {
     config,
@@ -50,6 +58,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
     changes: new ChangeNotifier(),
     metrics,
+    deltas: config.deltas ? new DeltaMaker(deltaCache, metrics) : undefined,
     storage: new StorageHealth(metrics, config.logger),
     uploadMemory: new ByteBudget(config.limits.maxUploadMemoryBytes, config.limits.uploadMemoryWaitMs, (inUse, waiting) => {
       metrics.uploadMemoryBytes.set(inUse);

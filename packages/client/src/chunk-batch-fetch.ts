@@ -3,8 +3,21 @@
  * chunk is verified, and the consumer is awaited before more is read. A response that breaks off
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
-import { ChunkCorruptError, ProtocolError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, CLIENT_ACCEPT_ENCODING, ChunkBatchDecoder, FrameStatus, PROTOCOL_LIMITS, decodeChunk, type ChunkFrame } from '@lxchunk/format';
+import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
+import {
+  BATCH_CONTENT_TYPE,
+  CLIENT_ACCEPT_ENCODING,
+  ChunkBatchDecoder,
+  FrameStatus,
+  MAX_DELTA_BASES,
+  PROTOCOL_LIMITS,
+  decodeChunk,
+  decodeDeltaChunk,
+  parseDeltaPayload,
+  type ChunkFrame,
+  type DeltaBaseSource,
+  type FetchRequest,
+} from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { abortReason, sleep } from './retry-policy.js';
 import type { OnChunk } from './types.js';
@@ -17,6 +30,20 @@ export interface BatchFetchContext {
   readonly onChunk: OnChunk;
   readonly signal: AbortSignal;
   readonly timeoutMs?: number;
+  /** Offered bases: chunks may then come as deltas against them. */
+  readonly deltaBases?: DeltaBaseSource;
+  /** Shared by a client's fetches: deltas asked for, received, and whether the server takes bases at all. */
+  readonly deltas: DeltaState;
+}
+
+/** A client's delta bookkeeping. */
+export class DeltaState {
+  /** Set once the server refused a request naming bases (a server older than deltas). */
+  unsupported = false;
+  /** Chunks received as deltas and decoded. */
+  chunksAsDeltas = 0;
+  /** Delta frames that could not be used (a base not intact here, or a wrong result): refetched plain. */
+  deltasRefetched = 0;
 }
 
 /** Marks an error thrown by the caller's onChunk: never retried, passed through as is. */
@@ -33,11 +60,13 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
   const missing: string[] = [];
   /** Ids whose bytes failed verification once: the next bad copy is an error, not a retry. */
   const corruptOnce = new Set<string>();
+  /** Ids whose delta could not be used: asked for again without bases. */
+  const plainOnly = new Set<string>();
   let pending: readonly string[] = ids;
   let failures = 0;
   let firstFailure = 0;
   while (pending.length > 0) {
-    const round = new BatchRound(pending, corruptOnce, missing);
+    const round = new BatchRound(pending, corruptOnce, missing, plainOnly);
     try {
       await round.run(ctx);
       // Complete: only the ids whose copy was corrupt are left, asked for once more.
@@ -46,6 +75,12 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
     } catch (err) {
       if (err instanceof ConsumerFailure) throw err.error;
       if (signal.aborted) throw abortReason(signal);
+      if (round.namedBases && isLxchunkError(err, 'INVALID_INPUT')) {
+        // A server older than deltas refuses the "bases" field: ask it as it understands.
+        ctx.deltas.unsupported = true;
+        pending = round.unsettled();
+        continue;
+      }
       if (!isRetryableBreak(err)) throw err;
       // Failures in a row count against the retry budget; a round that delivered something
       // starts the count and the window afresh (every such round settles ids, so this cannot go on forever).
@@ -67,12 +102,17 @@ function isRetryableBreak(err: unknown): boolean {
 
 class StreamCutShort extends ProtocolError {}
 
+/** A frame read but not yet handed over: verified bytes, or a delta still to decode with local bases. */
+type Ready = { id: string; bytes: Uint8Array } | { id: string; delta: { bases: readonly string[]; frame: Uint8Array } };
+
 /** One request for `requested`, and what became of each id. */
 class BatchRound {
   /** Frames of requested[0, cursor) have been read. */
   private cursor = 0;
-  /** Decoded but not yet handed to onChunk. */
-  private readonly ready: { id: string; bytes: Uint8Array }[] = [];
+  /** Read but not yet handed to onChunk. */
+  private readonly ready: Ready[] = [];
+  /** Bases named per id in this round's request. */
+  private readonly named = new Map<string, readonly string[]>();
   readonly refetch: string[] = [];
   delivered = 0;
 
@@ -80,11 +120,31 @@ class BatchRound {
     private readonly requested: readonly string[],
     private readonly corruptOnce: Set<string>,
     private readonly missing: string[],
+    private readonly plainOnly: Set<string>,
   ) {}
+
+  get namedBases(): boolean {
+    return this.named.size > 0;
+  }
 
   /** Ids that neither reached onChunk nor were answered missing, to ask for again. */
   unsettled(): string[] {
     return [...this.refetch, ...this.ready.map((r) => r.id), ...this.requested.slice(this.cursor)];
+  }
+
+  private request(ctx: BatchFetchContext): FetchRequest {
+    const source = ctx.deltaBases;
+    if (!source || ctx.deltas.unsupported) return { ids: this.requested };
+    const bases: Record<string, readonly string[]> = {};
+    for (const id of this.requested) {
+      if (this.plainOnly.has(id)) continue;
+      const offered = source.basesFor(id)?.filter((base) => base !== id).slice(0, MAX_DELTA_BASES);
+      if (!offered || offered.length === 0) continue;
+      const unique = [...new Set(offered)];
+      bases[id] = unique;
+      this.named.set(id, unique);
+    }
+    return this.named.size > 0 ? { ids: this.requested, bases } : { ids: this.requested };
   }
 
   async run(ctx: BatchFetchContext): Promise<void> {
@@ -92,7 +152,7 @@ class BatchRound {
       method: 'POST',
       path: '/v1/chunks/fetch',
       headers: { 'content-type': 'application/json', accept: BATCH_CONTENT_TYPE, 'accept-encoding': CLIENT_ACCEPT_ENCODING },
-      body: Buffer.from(JSON.stringify({ ids: this.requested })),
+      body: Buffer.from(JSON.stringify(this.request(ctx))),
       retry: 'idempotent',
       signal: ctx.signal,
       ...(ctx.timeoutMs !== undefined ? { timeoutMs: ctx.timeoutMs } : {}),
@@ -110,14 +170,17 @@ class BatchRound {
       decoder.push(piece, onFrame);
       // Awaiting the consumer here stops reading the body: backpressure down to the socket.
       while (this.ready.length > 0) {
-        const { id, bytes } = this.ready[0]!;
-        try {
-          await ctx.onChunk(id, bytes);
-        } catch (err) {
-          throw new ConsumerFailure(err);
+        const next = this.ready[0]!;
+        const bytes = 'bytes' in next ? next.bytes : await this.decodeDelta(ctx, next.id, next.delta);
+        if (bytes) {
+          try {
+            await ctx.onChunk(next.id, bytes);
+          } catch (err) {
+            throw new ConsumerFailure(err);
+          }
+          this.delivered++;
         }
         this.ready.shift();
-        this.delivered++;
       }
     }
     try {
@@ -141,6 +204,15 @@ class BatchRound {
       this.missing.push(frame.id);
       return;
     }
+    if (frame.status === FrameStatus.delta) {
+      const delta = parseDeltaPayload(frame.payload);
+      const named = this.named.get(frame.id);
+      if (!named || delta.bases.some((base) => !named.includes(base))) {
+        throw new ProtocolError(`chunk batch: a delta of ${frame.id} against bases the request did not name`);
+      }
+      this.ready.push({ id: frame.id, delta: { bases: delta.bases, frame: delta.frame.slice() } });
+      return;
+    }
     try {
       const bytes =
         frame.status === FrameStatus.zstd
@@ -152,5 +224,34 @@ class BatchRound {
       this.corruptOnce.add(frame.id);
       this.refetch.push(frame.id);
     }
+  }
+
+  /**
+   * A delta decoded with this side's own copies of its bases, verified against the id. A base
+   * with no intact copy here, or a result that is not the chunk, sends the id back to be fetched
+   * plain (undefined): a delta is an optimisation, never a reason to fail.
+   */
+  private async decodeDelta(ctx: BatchFetchContext, id: string, delta: { bases: readonly string[]; frame: Uint8Array }): Promise<Uint8Array | undefined> {
+    const bases: Uint8Array[] = [];
+    for (const base of delta.bases) {
+      const bytes = await ctx.deltaBases!.read(base);
+      if (!bytes) return this.refetchPlain(ctx, id);
+      bases.push(bytes);
+    }
+    try {
+      const bytes = decodeDeltaChunk(id, delta.frame, bases);
+      ctx.deltas.chunksAsDeltas++;
+      return bytes;
+    } catch (err) {
+      if (!(err instanceof ChunkCorruptError)) throw err;
+      return this.refetchPlain(ctx, id);
+    }
+  }
+
+  private refetchPlain(ctx: BatchFetchContext, id: string): undefined {
+    ctx.deltas.deltasRefetched++;
+    this.plainOnly.add(id);
+    this.refetch.push(id);
+    return undefined;
   }
 }

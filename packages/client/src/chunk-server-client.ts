@@ -25,7 +25,7 @@ import {
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { ByteCounter } from './byte-counter.js';
-import { MAX_FETCH_IDS, fetchBatch } from './chunk-batch-fetch.js';
+import { DeltaState, MAX_FETCH_IDS, fetchBatch } from './chunk-batch-fetch.js';
 import { HttpTransport, followsUncertainAttempt, type HttpResponse, type RequestSpec } from './http-transport.js';
 import { asAlias, asAliasList, asChanges, asGcReport, asHistory, asImageList, asMissing, asUploadReport, parseJson } from './responses.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -37,6 +37,7 @@ import type {
   CallOptions,
   ChangesResult,
   ChunkServerClientOptions,
+  FetchChunksOptions,
   FetchChunksResult,
   GcReport,
   ImageFilter,
@@ -93,6 +94,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
 export class ChunkServerClient {
   readonly url: string;
   private readonly counter = new ByteCounter();
+  private readonly deltas = new DeltaState();
   private readonly transport: HttpTransport;
   private readonly concurrency: number;
   /** Set while uploads are compressed; dropped for good once the server refuses a zstd body. */
@@ -148,6 +150,16 @@ export class ChunkServerClient {
   /** Every byte of every response body received so far (JSON, manifests, chunks as sent, batch framing). */
   get bytesReceived(): number {
     return this.counter.received;
+  }
+
+  /** Chunks fetchChunks received as deltas against bases the caller offered (and decoded, verified). */
+  get chunksAsDeltas(): number {
+    return this.deltas.chunksAsDeltas;
+  }
+
+  /** Delta answers that could not be used here (a base not intact locally) and were fetched plain. */
+  get deltasRefetched(): number {
+    return this.deltas.deltasRefetched;
   }
 
   /** Request body bytes of every attempt that reached the server (a retried upload counts again). */
@@ -336,16 +348,20 @@ export class ChunkServerClient {
    * delivered id: in request order within a batch, but calls from different batches may run
    * concurrently. `bytes` belong to the callee. A batch that breaks off is retried for the ids not
    * yet delivered. Duplicate ids are fetched once. An error from `onChunk` stops everything and
-   * is rethrown as is.
+   * is rethrown as is. With `deltaBases`, a chunk may arrive as a delta against bases it names;
+   * it is decoded with the caller's verified copies and verified like any other, and fetched
+   * plain when that fails. A server older than deltas is asked again without bases.
    */
-  async fetchChunks(ids: readonly string[], onChunk: OnChunk, options: CallOptions = {}): Promise<FetchChunksResult> {
+  async fetchChunks(ids: readonly string[], onChunk: OnChunk, options: FetchChunksOptions = {}): Promise<FetchChunksResult> {
     const unique = uniqueIds(ids);
     const missing = new Set<string>();
+    const { deltaBases } = options;
     await forEachBounded(
       split(unique, MAX_FETCH_IDS),
       this.concurrency,
       async (batch, _index, signal) => {
-        for (const id of await fetchBatch({ transport: this.transport, onChunk, signal }, batch)) missing.add(id);
+        const context = { transport: this.transport, onChunk, signal, deltas: this.deltas, ...(deltaBases ? { deltaBases } : {}) };
+        for (const id of await fetchBatch(context, batch)) missing.add(id);
       },
       options.signal,
     );

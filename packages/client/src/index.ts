@@ -12,6 +12,7 @@ export type {
   Change,
   ChangesResult,
   ChunkServerClientOptions,
+  FetchChunksOptions,
   FetchChunksResult,
   GcReport,
   ImageFilter,

@@ -1,4 +1,4 @@
-import type { AliasChange } from '@lxchunk/format';
+import type { AliasChange, DeltaBaseSource } from '@lxchunk/format';
 
 // The response shapes are the wire contract's (@lxchunk/format); re-exported so importers of the
 // client keep working.
@@ -46,6 +46,11 @@ export interface ImageFilter {
   readonly alias?: string;
   readonly architecture?: string;
   readonly properties?: Readonly<Record<string, string>>;
+}
+
+/** fetchChunks' options: with `deltaBases`, chunks may come as deltas against chunks the caller holds. */
+export interface FetchChunksOptions extends CallOptions {
+  readonly deltaBases?: DeltaBaseSource;
 }
 
 export interface FetchChunksResult {

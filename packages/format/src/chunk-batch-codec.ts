@@ -3,6 +3,7 @@
  *
  *   stream  = "LXCB" frame* trailer
  *   frame   = id (32 bytes) status (u8) length (u32 LE) payload (length bytes)
+ *   status  = 0 identity | 1 zstd | 2 missing | 3 delta (see chunk-delta.ts; only for ids the request named bases for)
  *   trailer = 32 zero bytes, status 255, length 0
  *
  * A stream without its trailer was cut short. The decoder is push-style: feed it whatever the
@@ -11,24 +12,29 @@
 import { ID_BYTES, idFromBytes, idToBytes, type ChunkId } from '@lxchunk/chunker';
 import { ProtocolError } from '@lxchunk/errors';
 import { MAX_CHUNK_SIZE } from './chunk-codec.js';
+import { MAX_DELTA_BASES } from './chunk-delta.js';
 
 export const BATCH_MAGIC = 'LXCB';
 export const BATCH_CONTENT_TYPE = 'application/vnd.lxchunk.chunks';
 export const FRAME_HEADER_BYTES = ID_BYTES + 1 + 4;
-/** Largest payload a frame may announce: the largest chunk (its zstd form is kept only when smaller). */
-export const MAX_FRAME_PAYLOAD = MAX_CHUNK_SIZE;
+/**
+ * Largest payload a frame may announce: the largest chunk (its zstd form is kept only when
+ * smaller), plus a delta's list of bases (a delta is sent only when smaller than the chunk).
+ */
+export const MAX_FRAME_PAYLOAD = MAX_CHUNK_SIZE + 1 + MAX_DELTA_BASES * ID_BYTES;
 
 export const FrameStatus = {
   identity: 0,
   zstd: 1,
   missing: 2,
+  delta: 3,
   end: 255,
 } as const;
 export type FrameStatus = (typeof FrameStatus)[keyof typeof FrameStatus];
 
 export interface ChunkFrame {
   readonly id: ChunkId;
-  readonly status: typeof FrameStatus.identity | typeof FrameStatus.zstd | typeof FrameStatus.missing;
+  readonly status: typeof FrameStatus.identity | typeof FrameStatus.zstd | typeof FrameStatus.missing | typeof FrameStatus.delta;
   /** Valid only during the callback (it may be a view into the decoder's buffer). */
   readonly payload: Uint8Array;
 }
@@ -164,7 +170,7 @@ export class ChunkBatchDecoder {
         this.ended = true;
         return pos;
       }
-      if (status !== FrameStatus.identity && status !== FrameStatus.zstd && status !== FrameStatus.missing) {
+      if (status !== FrameStatus.identity && status !== FrameStatus.zstd && status !== FrameStatus.missing && status !== FrameStatus.delta) {
         throw new ProtocolError(`chunk batch: unknown frame status ${status}`);
       }
       if (length > MAX_FRAME_PAYLOAD) throw new ProtocolError(`chunk batch: frame announces ${length} bytes`);

@@ -27,6 +27,19 @@ export {
   encodeFrameHeader,
   type ChunkFrame,
 } from './chunk-batch-codec.js';
+export {
+  DELTA_MAX_RATIO_PERCENT,
+  DELTA_ZSTD_LEVEL,
+  MAX_DELTA_BASES,
+  MAX_DELTA_BASE_BYTES,
+  decodeDeltaChunk,
+  deltaDictionary,
+  encodeDeltaPayload,
+  parseDeltaPayload,
+  type DeltaBaseSource,
+  type DeltaPayload,
+} from './chunk-delta.js';
+export { parseFetchRequest, parseIdList, type FetchRequest } from './fetch-request.js';
 export { ALIAS_NAME_MAX, aliasPath, validateAliasName } from './alias-name.js';
 export {
   ChunkEncoder,

@@ -6,7 +6,7 @@
  * touches anything, so an id can never be used as a path trick.
  */
 
-import type { ChunkEncoding } from '@lxchunk/format';
+import type { ChunkEncoding, DeltaBaseSource } from '@lxchunk/format';
 
 // Kept importable from here: the encoding is the wire codec's, stores only hold it.
 export type { ChunkEncoding };
@@ -94,9 +94,10 @@ export interface StoredChunkSource {
   readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined;
 }
 
-/** What a fetch of chunks from a source can be told: to stop. */
+/** What a fetch of chunks from a source can be told: to stop, and which chunks it may send as deltas against what. */
 export interface FetchOptions {
   readonly signal?: AbortSignal;
+  readonly deltaBases?: DeltaBaseSource;
 }
 
 /** Called with each chunk a source delivers; awaited before the source goes on. `bytes` belong to the callee. */

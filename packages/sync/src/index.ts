@@ -14,3 +14,4 @@ export { resolveImageRef, MIN_FINGERPRINT_PREFIX } from './resolve-image-ref.js'
 export { REBUILD_PREFERENCES, type RebuildPreference } from './content-rebuild.js';
 export { CONTENT_PARAMS } from './describe-xz-content.js';
 export type { PushContentReport } from './push-image.js';
+export { ReplacedChunks, type ChunkRef } from './replaced-chunks.js';

@@ -14,6 +14,7 @@ import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { LocalChunks } from './local-chunks.js';
 import { PartialFile } from './partial-file.js';
+import { ReplacedChunks, type ChunkRef } from './replaced-chunks.js';
 import { resolveImageRef } from './resolve-image-ref.js';
 import type { ProgressListener } from './progress-event.js';
 import type { TransferCounts } from './transfer-counts.js';
@@ -42,6 +43,11 @@ export interface PullOptions {
   readonly prefer?: RebuildPreference;
   /** The link rate `auto` weighs against re-encoding; default: measured on the manifest download. */
   readonly linkBytesPerSecond?: number;
+  /**
+   * Offer the server the seed chunks each missing chunk replaced, so it may send deltas against
+   * them; default true.
+   */
+  readonly deltas?: boolean;
   /** Threads that re-encode xz blocks; default every core. */
   readonly xzThreads?: number;
   readonly onProgress?: ProgressListener;
@@ -75,6 +81,8 @@ export interface PullResult extends TransferCounts {
   readonly bytesRebuilt: number;
   /** Content chunks fetched for rebuilding. */
   readonly contentChunksFetched: number;
+  /** Chunks (content or compressed) received as deltas against local chunks they replaced. */
+  readonly chunksAsDeltas: number;
 }
 
 /**
@@ -99,6 +107,7 @@ const WRITES_IN_FLIGHT = 64;
 export async function pullImage(options: PullOptions): Promise<PullResult> {
   const { client, signal } = options;
   const receivedBefore = client.bytesReceived;
+  const deltasBefore = client.chunksAsDeltas;
   const fingerprint = await resolveImageRef(client, options.ref, signal);
   if (options.manifest && options.manifest.manifest.fingerprint !== fingerprint) {
     throw new InvalidInputError(`the manifest given is of ${options.manifest.manifest.fingerprint}, not ${fingerprint}`);
@@ -129,7 +138,9 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       outputs.push(output);
       local.addRanges(output.path, output.doneRanges());
     }
-    for (const seed of options.seeds ?? []) await addSeed(local, seed, manifest, signal);
+    /** What the seeds hold, in file order: where a missing chunk's predecessor is looked for. */
+    const seedChunks: Array<readonly ChunkRef[]> = [];
+    for (const seed of options.seeds ?? []) seedChunks.push(...(await addSeed(local, seed, manifest, signal)));
 
     // Where each chunk still has to be written.
     const todo = new Map<string, Array<{ output: PartialFile; position: number }>>();
@@ -148,7 +159,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
 
     // The content domain: missing chunks inside xz blocks that rebuild exactly may come from
     // their content instead (fetched or local), re-encoded here and verified by their ids.
-    rebuilds = await planRebuilds(manifest, outputs, missing, local, staging, options, { manifestBytes, manifestSeconds });
+    rebuilds = await planRebuilds(manifest, outputs, missing, local, staging, options, { manifestBytes, manifestSeconds }, seedChunks);
     for (const { rebuild } of rebuilds) {
       for (const id of rebuild.covered) missing.delete(id);
       for (const position of rebuild.pendingPositions()) {
@@ -166,6 +177,18 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       toFetch.push(id);
       fetchTotal += first.output.placements[first.position]!.length;
     }
+
+    // Deltas: each missing chunk names the seed chunks it most likely replaced.
+    const replaced = new ReplacedChunks(seedChunks);
+    if (options.deltas !== false) {
+      const lacks = (id: string) => missing.has(id);
+      for (const output of outputs) replaced.plan(output.placements, lacks);
+      for (const { rebuild } of rebuilds) replaced.plan(rebuild.contentFile.placements, lacks);
+    }
+    const fetchOptions = {
+      ...(signal ? { signal } : {}),
+      ...(replaced.size > 0 ? { deltaBases: { basesFor: (id: string) => replaced.basesFor(id), read: (id: string) => local.read(id) } } : {}),
+    };
 
     let fetchedBytes = 0;
     const place = async (id: string, bytes: Uint8Array) => {
@@ -189,7 +212,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         fetchedBytes += bytes.length;
         options.onProgress?.({ phase: 'fetch', done: fetchedBytes, total: fetchTotal });
       },
-      { signal },
+      fetchOptions,
     ).finally(() => Promise.all(writing));
     if (writeFailure) throw writeFailure;
     if (notFound.length > 0) throw new ChunkNotFoundError(notFound[0]!);
@@ -233,7 +256,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         }
         rebuildCpuSeconds = pool.workSeconds;
         if (fallback.length > 0) {
-          const again = await remote.fetchChunks(fallback, async (id, bytes) => place(id, bytes), { signal });
+          const again = await remote.fetchChunks(fallback, async (id, bytes) => place(id, bytes), fetchOptions);
           if (again.missing.length > 0) throw new ChunkNotFoundError(again.missing[0]!);
           for (const id of fallback) fetched.add(id);
         }
@@ -319,6 +342,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       rebuildCpuSeconds,
       bytesRebuilt,
       contentChunksFetched,
+      chunksAsDeltas: client.chunksAsDeltas - deltasBefore,
     };
   } catch (err) {
     // The temporary files hold only verified chunks (and holes): keep them for a retry.
@@ -347,6 +371,7 @@ async function planRebuilds(
   staging: string,
   options: PullOptions,
   measured: { manifestBytes: number; manifestSeconds: number },
+  seedChunks: Array<readonly ChunkRef[]>,
 ): Promise<Array<{ rebuild: ContentRebuild }>> {
   const prefer = options.prefer ?? 'auto';
   const files = manifest.files.flatMap((file, i) => (file.content?.encoder === XZ_ENCODER.id && file.content.blocks.length > 0 ? [{ file, content: file.content, output: outputs[i]! }] : []));
@@ -370,7 +395,10 @@ async function planRebuilds(
   for (const [i, seed] of (options.seeds ?? []).entries()) {
     const params = files[0]!.content.index.params;
     const stream = await seedContentStream(seed.path, join(staging, `seed-${i}.content`), params, options.signal);
-    if (stream) local.addFile(join(staging, `seed-${i}.content`), stream.chunks);
+    if (stream) {
+      local.addFile(join(staging, `seed-${i}.content`), stream.chunks);
+      seedChunks.push(stream.chunks);
+    }
   }
   const rebuilds: Array<{ rebuild: ContentRebuild }> = [];
   for (const { file, content, output } of files) {
@@ -389,20 +417,28 @@ async function planRebuilds(
   return rebuilds;
 }
 
-/** A seed is chunked each way (params and method) the image's files were, unless its index is already known. */
-async function addSeed(local: LocalChunks, seed: Seed, manifest: ImageManifest, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * A seed is chunked each way (params and method) the image's files were, unless its index is
+ * already known. Returns its chunk lists, one per way.
+ */
+async function addSeed(local: LocalChunks, seed: Seed, manifest: ImageManifest, signal: AbortSignal | undefined): Promise<Array<readonly ChunkRef[]>> {
   await stat(seed.path); // a missing seed is the caller's mistake: say so rather than ignore it
   if (seed.index) {
     local.addFile(seed.path, seed.index.chunks);
-    return;
+    return [seed.index.chunks];
   }
+  const lists: Array<readonly ChunkRef[]> = [];
   const ways: Array<{ params: ChunkParams; method: ChunkMethod }> = [];
   for (const { index } of manifest.files) {
     if (!ways.some((way) => way.method === index.method && sameParams(way.params, index.params))) ways.push({ params: index.params, method: index.method });
   }
   for (const way of ways) {
     const chunked = await chunkSeedFile(seed.path, { ...way, signal });
-    if (chunked) local.addFile(seed.path, chunked.chunks);
+    if (chunked) {
+      local.addFile(seed.path, chunked.chunks);
+      lists.push(chunked.chunks);
+    }
   }
+  return lists;
 }
 

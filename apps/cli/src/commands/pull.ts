@@ -15,6 +15,7 @@ interface PullOptions extends ServerOptions {
   cache?: string;
   json?: boolean;
   prefer: RebuildPreference;
+  deltas: boolean;
 }
 
 export function pullCommand(context: CommandContext): Command {
@@ -31,8 +32,9 @@ export function pullCommand(context: CommandContext): Command {
         .choices(REBUILD_PREFERENCES)
         .default('auto'),
     )
+    .option('--no-deltas', 'do not offer the server the local chunks missing ones replaced (no chunks as deltas)')
     .addOption(parsedOption('--retry-for <duration>', 'keep retrying a server that went away (e.g. restarting) this long, 0 for no retries', duration).default(60_000, '60s'))
-    .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, blocksRebuilt, rebuildCpuSeconds, files, ...}')
+    .option('--json', 'print {fingerprint, bytesTotal, bytesFetched, bytesReused, chunksFetched, chunksAsDeltas, blocksRebuilt, rebuildCpuSeconds, files, ...}')
     .action(async (ref: string, options: PullOptions) => {
       for (const seed of options.seed) await checkUserPath('--seed', seed, 'file');
       await checkUserPath('--out', options.out, 'dir-or-absent');
@@ -51,6 +53,7 @@ export function pullCommand(context: CommandContext): Command {
           ...(cache ? { cache } : {}),
           ...(manifests ? { manifests } : {}),
           prefer: options.prefer,
+          deltas: options.deltas,
           onProgress: progress.listener,
           onWarning: (message) => context.stderr.write(`warning: ${message}\n`),
           signal: context.signal,
@@ -67,6 +70,7 @@ export function pullCommand(context: CommandContext): Command {
         context.print(
           `fetched ${formatBytes(result.bytesFetched)} for a ${formatBytes(result.bytesTotal)} image (${reused}); ${result.chunksReused} of ${result.chunksTotal} chunks were local`,
         );
+        if (result.chunksAsDeltas > 0) context.print(`${result.chunksAsDeltas} fetched chunks came as deltas against local chunks they replaced`);
         if (result.blocksRebuilt > 0) {
           context.print(`rebuilt ${result.blocksRebuilt} xz blocks (${formatBytes(result.bytesRebuilt)}) from ${result.contentChunksFetched} fetched content chunks and local ones, in ${result.rebuildCpuSeconds.toFixed(1)} CPU-s`);
         }

@@ -11,6 +11,8 @@ interface ServeOptions {
   retention: number;
   lease: number;
   fsync: boolean;
+  deltas: boolean;
+  deltaCache: number;
   uploadMemory: number;
   uploadWait: number;
   bodyTimeout: number;
@@ -28,6 +30,8 @@ export function serveCommand(context: CommandContext): Command {
     .addOption(parsedOption('--retention <n>', 'images kept per alias (newest targets in its history)', wholeNumber).default(3))
     .addOption(parsedOption('--lease <duration>', 'how long uploaded chunks are safe from GC before a manifest references them', duration).default(duration('24h'), '24h'))
     .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
+    .option('--no-deltas', 'answer fetches that name base chunks with plain chunks, never deltas (saves server CPU)')
+    .addOption(parsedOption('--delta-cache <size>', 'computed deltas kept on disk under DIR/delta-cache, 0 for none', size).default(1024 * 1024 * 1024, '1GiB'))
     .addOption(parsedOption('--upload-memory <size>', 'request-body bytes all uploads together may hold in memory, e.g. 256M', size).default(DEFAULT_LIMITS.maxUploadMemoryBytes, '128MiB'))
     .addOption(parsedOption('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After', duration).default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s'))
     .addOption(parsedOption('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable', duration).default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s'))
@@ -43,6 +47,8 @@ export function serveCommand(context: CommandContext): Command {
         retentionKeep: Math.max(1, options.retention),
         leaseMs: options.lease,
         fsync: options.fsync,
+        deltas: options.deltas,
+        deltaCacheBytes: options.deltaCache,
         logger: createServerLogger(options.logLevel),
         limits: {
           ...DEFAULT_LIMITS,

@@ -1,7 +1,18 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkNotFoundError, isLxchunkError } from '@lxchunk/errors';
-import { BATCH_CONTENT_TYPE, FrameStatus, acceptsEncoding, decodeChunk, encodeBatchEnd, encodeBatchStart, encodeFrameHeader } from '@lxchunk/format';
+import {
+  BATCH_CONTENT_TYPE,
+  FrameStatus,
+  MAX_DELTA_BASE_BYTES,
+  acceptsEncoding,
+  decodeChunk,
+  encodeBatchEnd,
+  encodeBatchStart,
+  encodeFrameHeader,
+  parseFetchRequest,
+  parseIdList,
+} from '@lxchunk/format';
 import { principalOf } from '../authenticate.js';
 import { declaredBodyLimit } from '../body-limit.js';
 import { chunkBody } from '../chunk-body.js';
@@ -9,11 +20,13 @@ import { reserveBodyMemory } from '../reserve-body-memory.js';
 import { canReadPrivate, hasScope, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 import { chunkUploadHandler } from './chunk-upload.js';
-import { parseIdList } from './id-list.js';
+import type { DeltaBase } from '../delta-maker.js';
 
 interface LoadedChunk {
   readonly encoding: 'identity' | 'zstd';
   readonly payload: Uint8Array;
+  /** The chunk's verified bytes (the payload itself when identity). */
+  readonly plain: Uint8Array;
   readonly public: boolean;
 }
 
@@ -49,7 +62,7 @@ export function chunkRoutes(context: ServerContext): Router {
     try {
       const plain = decodeChunk(id, encoding, stored);
       const sendZstd = encoding === 'zstd' && acceptZstd;
-      return { encoding: sendZstd ? 'zstd' : 'identity', payload: sendZstd ? stored : plain, public: access === 'public' };
+      return { encoding: sendZstd ? 'zstd' : 'identity', payload: sendZstd ? stored : plain, plain, public: access === 'public' };
     } catch (err) {
       if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
       metrics.corruptChunks.inc();
@@ -112,9 +125,40 @@ export function chunkRoutes(context: ServerContext): Router {
     res.json({ missing });
   });
 
+  /**
+   * The bases named for a chunk that this caller could fetch itself, in the order named, within
+   * MAX_DELTA_BASE_BYTES. Exactly the check a plain fetch of each makes: a base the caller may not
+   * read is skipped as if it were absent, so neither the answer nor its size depends on content
+   * the caller cannot see.
+   */
+  function usableBases(ids: readonly string[], principal: Principal): DeltaBase[] {
+    const bases: DeltaBase[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      const base = load(id, principal, false);
+      if (!base || bytes + base.plain.length > MAX_DELTA_BASE_BYTES) continue;
+      bases.push({ id, bytes: base.plain });
+      bytes += base.plain.length;
+    }
+    return bases;
+  }
+
+  /** The frame for a chunk asked for with bases: a delta when one is allowed and pays. */
+  function deltaFrame(id: string, chunk: LoadedChunk, baseIds: readonly string[], principal: Principal): Uint8Array | undefined {
+    if (!context.deltas) return undefined;
+    const bases = usableBases(baseIds, principal);
+    if (bases.length === 0) {
+      metrics.deltasDeclined.inc({ reason: 'no_usable_base' });
+      return undefined;
+    }
+    const payload = context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, bases);
+    if (!payload) metrics.deltasDeclined.inc({ reason: 'plain_smaller' });
+    return payload;
+  }
+
   router.post('/v1/chunks/fetch', ...json, async (req, res) => {
     const principal = principalOf(res);
-    const ids = parseIdList(req.body, config.limits.maxFetchIds);
+    const { ids, bases } = parseFetchRequest(req.body, config.limits.maxFetchIds);
     const acceptZstd = acceptsEncoding(req.headers['accept-encoding'], 'zstd');
     res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     // Frames go out corked, a group at a time: one writev per group instead of two writes per chunk.
@@ -124,8 +168,17 @@ export function chunkRoutes(context: ServerContext): Router {
       if (res.destroyed) return;
       const id = ids[i]!;
       const chunk = load(id, principal, acceptZstd);
+      const baseIds = chunk ? bases?.[id] : undefined;
+      const delta = baseIds ? deltaFrame(id, chunk!, baseIds, principal) : undefined;
       if (!chunk) {
         res.write(encodeFrameHeader(id, FrameStatus.missing, 0));
+      } else if (delta) {
+        res.write(encodeFrameHeader(id, FrameStatus.delta, delta.length));
+        res.write(delta);
+        metrics.chunksServed.inc();
+        metrics.chunkBytesServed.inc(delta.length);
+        metrics.deltasServed.inc();
+        metrics.deltaBytesServed.inc(delta.length);
       } else {
         res.write(encodeFrameHeader(id, chunk.encoding === 'zstd' ? FrameStatus.zstd : FrameStatus.identity, chunk.payload.length));
         res.write(chunk.payload);

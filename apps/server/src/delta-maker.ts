@@ -1,0 +1,40 @@
+import { DELTA_MAX_RATIO_PERCENT, encodeDeltaPayload } from '@lxchunk/format';
+import { DeltaCache } from './delta-cache.js';
+import type { ServerMetrics } from './server-metrics.js';
+
+export interface DeltaBase {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Answers "this chunk against these bases": a delta payload when it costs at most
+ * DELTA_MAX_RATIO_PERCENT of the plain answer, else undefined. Computed answers (both kinds) are
+ * kept in the cache, when there is one. The caller has already checked that the caller of the
+ * request may read the target and every base: this class never sees a base it may not use.
+ */
+export class DeltaMaker {
+  constructor(
+    private readonly cache: DeltaCache | undefined,
+    private readonly metrics: ServerMetrics,
+  ) {}
+
+  delta(target: { id: string; bytes: Uint8Array }, plainPayloadBytes: number, bases: readonly DeltaBase[]): Uint8Array | undefined {
+    const key = DeltaCache.key(target.id, bases.map((base) => base.id));
+    const cached = this.cache?.get(key);
+    if (cached) {
+      this.metrics.deltaCacheHits.inc();
+      return cached.payload;
+    }
+    this.metrics.deltaCacheMisses.inc();
+    // Synchronous zstd on the event loop: ~2.4 ms for a 1 MiB chunk, a cost /metrics shows.
+    const started = performance.now();
+    const payload = encodeDeltaPayload(target.bytes, bases);
+    this.metrics.deltaComputeSeconds.inc((performance.now() - started) / 1000);
+    this.metrics.deltasComputed.inc();
+    const worth = payload.length * 100 <= plainPayloadBytes * DELTA_MAX_RATIO_PERCENT ? payload : undefined;
+    this.cache?.put(key, worth);
+    if (this.cache) this.metrics.deltaCacheBytes.set(this.cache.storedBytes);
+    return worth;
+  }
+}
