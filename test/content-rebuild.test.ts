@@ -170,7 +170,7 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
   });
 });
 
-describe('content domain: the agent imports a rebuilt image into a real LXD', function () {
+describe('content domain and deltas: the agent imports a rebuilt image into a real LXD', function () {
   this.timeout(300_000);
   const bed = useAgentTestbed('content-agent');
   const alias = 'content/agent';
@@ -186,9 +186,11 @@ describe('content domain: the agent imports a rebuilt image into a real LXD', fu
     // The default for the agent is --prefer bytes: a fleet shares the server's egress.
     const second = await agentOnce(args, bed.agentEnv);
     assert.equal(second.code, 0, second.stderr);
-    const result = second.results[0]! as (typeof second.results)[0] & { blocksRebuilt: number };
+    const result = second.results[0]! as (typeof second.results)[0] & { blocksRebuilt: number; chunksAsDeltas: number };
     assert.equal(result.action, 'imported');
     assert.ok(result.blocksRebuilt > 0, JSON.stringify(result));
+    // The changed files' content came as deltas against their versions in the image LXD held.
+    assert.ok(result.chunksAsDeltas > 0, JSON.stringify(result));
     // LXD checked the fingerprint of what it was given: the rebuilt rootfs is v2's, byte for byte.
     assert.equal(await aliasTarget(bed.lxd.lxdDir, alias), v2.fingerprint);
   });
