@@ -51,13 +51,18 @@ export function batchStreamBytes(frames: number, payloadBytes: number): number {
   return MAGIC_BYTES.length + frames * FRAME_HEADER_BYTES + payloadBytes + FRAME_HEADER_BYTES;
 }
 
+/** A chunk's frame carries at most the largest chunk; only a delta adds its list of bases. */
+function maxPayload(status: number): number {
+  return status === FrameStatus.delta ? MAX_FRAME_PAYLOAD : MAX_CHUNK_SIZE;
+}
+
 export function encodeBatchStart(): Uint8Array {
   return Uint8Array.from(MAGIC_BYTES);
 }
 
 export function encodeFrameHeader(id: ChunkId, status: ChunkFrame['status'], payloadLength: number): Uint8Array {
   if (status === FrameStatus.missing && payloadLength !== 0) throw new RangeError('a missing frame has no payload');
-  if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > MAX_FRAME_PAYLOAD) {
+  if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > maxPayload(status)) {
     throw new RangeError(`frame payload length out of range: ${payloadLength}`);
   }
   const header = new Uint8Array(FRAME_HEADER_BYTES);
@@ -173,7 +178,7 @@ export class ChunkBatchDecoder {
       if (status !== FrameStatus.identity && status !== FrameStatus.zstd && status !== FrameStatus.missing && status !== FrameStatus.delta) {
         throw new ProtocolError(`chunk batch: unknown frame status ${status}`);
       }
-      if (length > MAX_FRAME_PAYLOAD) throw new ProtocolError(`chunk batch: frame announces ${length} bytes`);
+      if (length > maxPayload(status)) throw new ProtocolError(`chunk batch: frame announces ${length} bytes`);
       if (status === FrameStatus.missing && length !== 0) throw new ProtocolError('chunk batch: missing frame with a payload');
       if (buffer.length - pos < FRAME_HEADER_BYTES + length) break;
       const id = idFromBytes(buffer.subarray(pos, pos + ID_BYTES));

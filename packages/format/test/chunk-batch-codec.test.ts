@@ -109,5 +109,17 @@ describe('chunk batch framing', () => {
     assert.throws(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.missing, 1), RangeError);
     assert.throws(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.identity, 64 * 1024 * 1024 + 1), RangeError);
     assert.throws(() => encodeFrameHeader('AB'.repeat(32), FrameStatus.identity, 1), { code: 'INVALID_ID' });
+    // Only a delta frame may exceed the largest chunk, by its list of bases.
+    assert.doesNotThrow(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.delta, 64 * 1024 * 1024 + 1));
+    assert.throws(() => encodeFrameHeader('ab'.repeat(32), FrameStatus.delta, 64 * 1024 * 1024 + 258), RangeError);
+  });
+
+  it('passes delta frames through, and refuses a plain frame announcing more than a chunk', () => {
+    const payload = Uint8Array.of(1, ...new Uint8Array(32).fill(7), 40, 181, 47, 253);
+    const stream = Buffer.concat([encodeBatchStart(), encodeFrameHeader('cd'.repeat(32), FrameStatus.delta, payload.length), payload, encodeBatchEnd()]);
+    assert.deepEqual(decode(stream, [3, 40]), [{ id: 'cd'.repeat(32), status: FrameStatus.delta, payload: Buffer.from(payload) }]);
+    const header = encodeFrameHeader('cd'.repeat(32), FrameStatus.identity, 1);
+    new DataView(header.buffer).setUint32(33, 64 * 1024 * 1024 + 1, true);
+    assert.throws(() => new ChunkBatchDecoder().push(Buffer.concat([encodeBatchStart(), header]), () => undefined), { code: 'PROTOCOL_ERROR' });
   });
 });
