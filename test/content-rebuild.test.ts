@@ -213,6 +213,18 @@ describe('content domain and deltas: the agent imports a rebuilt image into a re
     assert.ok(result.chunksAsDeltas > 0, JSON.stringify(result));
     // LXD checked the fingerprint of what it was given: the rebuilt rootfs is v2's, byte for byte.
     assert.equal(await aliasTarget(bed.lxd.lxdDir, alias), v2.fingerprint);
+
+    // `deltas: false` in the config file: the next nightly comes without deltas, still exact.
+    const v3 = await buildLxdImage(join(bed.work, 'v3'), { seed: 80, serial: '3', from: v2, change: 12, changeLarge: 4, stock: true });
+    await bed.push(v3, alias, { content: true });
+    const config = join(bed.work, 'agent.yaml');
+    await writeFile(config, 'deltas: false\n');
+    const third = await agentOnce([...args, '--config', config], bed.agentEnv);
+    assert.equal(third.code, 0, third.stderr);
+    const plain = third.results[0]! as (typeof third.results)[0] & { chunksAsDeltas: number };
+    assert.equal(plain.action, 'imported');
+    assert.equal(plain.chunksAsDeltas, 0, JSON.stringify(plain));
+    assert.equal(await aliasTarget(bed.lxd.lxdDir, alias), v3.fingerprint);
   });
 });
 

@@ -19,6 +19,8 @@ export interface AgentConfig {
   readonly retryForMs: number;
   /** xz blocks: rebuild from content (bytes), fetch compressed (time), or decide per block (auto). */
   readonly prefer: RebuildPreference;
+  /** Offer the server the chunks of held images that missing ones replaced, so they may come as deltas. */
+  readonly deltas: boolean;
   readonly log: (entry: Record<string, unknown>) => void;
 }
 
@@ -31,6 +33,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   // A fleet updating at once shares the server's egress: there, bytes are the time. One host on
   // its own link may prefer `auto`.
   prefer: 'bytes' as RebuildPreference,
+  deltas: true,
 });
 
 /** LXD image properties that mark an image as imported by lxchunk, and for which alias. */

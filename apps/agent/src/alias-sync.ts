@@ -41,6 +41,7 @@ export interface AliasSyncContext {
   readonly manifests: ManifestCache;
   readonly keepImages: number;
   readonly prefer: RebuildPreference;
+  readonly deltas: boolean;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly signal?: AbortSignal;
 }
@@ -114,6 +115,7 @@ async function pullIntoLxd(
       seeds,
       manifest: fetched,
       prefer: context.prefer,
+      deltas: context.deltas,
       onWarning: (message) => context.log({ level: 'warn', msg: message, alias }),
       ...(signal ? { signal } : {}),
     });

@@ -18,9 +18,10 @@ interface AgentFile {
   waitSeconds?: number;
   retryForSeconds?: number;
   prefer?: RebuildPreference;
+  deltas?: boolean;
 }
 
-const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds', 'prefer']);
+const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds', 'prefer', 'deltas']);
 
 /**
  * Flags win over environment variables (LXCHUNK_SERVER, LXCHUNK_TOKEN, LXCHUNK_FOLLOW as a
@@ -48,6 +49,7 @@ export async function loadAgentConfig(
     waitSeconds: positive(flags.waitSeconds ?? file.waitSeconds ?? AGENT_DEFAULTS.waitSeconds, 'waitSeconds'),
     retryForMs: nonNegative(flags.retryForSeconds ?? file.retryForSeconds ?? AGENT_DEFAULTS.retryForMs / 1000, 'retryForSeconds') * 1000,
     prefer: preference(flags.prefer ?? (env.LXCHUNK_PREFER as RebuildPreference | undefined) ?? file.prefer ?? AGENT_DEFAULTS.prefer),
+    deltas: flags.deltas ?? file.deltas ?? AGENT_DEFAULTS.deltas,
     log,
   };
 }
@@ -81,6 +83,7 @@ async function readAgentFile(path: string | undefined): Promise<AgentFile> {
     if (!FILE_KEYS.has(key)) throw new InvalidInputError(`${path}: unknown setting ${JSON.stringify(key)} (known: ${[...FILE_KEYS].join(', ')})`);
   }
   const file = parsed as AgentFile;
+  if (file.deltas !== undefined && typeof file.deltas !== 'boolean') throw new InvalidInputError(`${path}: deltas must be true or false`);
   if (file.follow !== undefined && (!Array.isArray(file.follow) || file.follow.some((a) => typeof a !== 'string'))) {
     throw new InvalidInputError(`${path}: follow must be a list of alias names`);
   }

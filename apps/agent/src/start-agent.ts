@@ -78,6 +78,7 @@ async function syncAll(
     manifests: new ManifestCache(join(config.cacheDir, 'manifests')),
     keepImages: config.keepImages,
     prefer: config.prefer,
+    deltas: config.deltas,
     log: config.log,
     ...(signal ? { signal } : {}),
   };

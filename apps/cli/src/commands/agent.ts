@@ -21,6 +21,7 @@ interface AgentOptions {
   pollInterval?: number;
   retryFor?: number;
   prefer?: RebuildPreference;
+  deltas: boolean;
   metricsListen?: { host: string; port: number };
   once?: boolean;
   json?: boolean;
@@ -46,9 +47,10 @@ export function agentCommand(context: CommandContext): Command {
         REBUILD_PREFERENCES,
       ),
     )
+    .option('--no-deltas', "do not offer the server the held images' chunks that missing ones replaced (no chunks as deltas; or deltas: false in the config file)")
     .addOption(parsedOption('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics and health at /healthz (200, or 503 when an alias failed its last sync or LXD does not answer)', listenAddress))
     .option('--once', 'sync every followed alias once and exit (exit code 0 only if all synced)')
-    .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
+    .option('--json', 'with --once: print {results: [{alias, fingerprint, action, bytesFetched, bytesReused, blocksRebuilt, chunksAsDeltas, pruned}]}; logs are JSON lines either way unless stderr is a terminal')
     .action(async (options: AgentOptions) => {
       const log = agentLogger(context.stderr, options.json === true);
       const token = await readToken(options);
@@ -62,6 +64,7 @@ export function agentCommand(context: CommandContext): Command {
           ...(options.config ? { configFile: options.config } : {}),
           ...(options.keep !== undefined ? { keepImages: options.keep } : {}),
           ...(options.prefer !== undefined ? { prefer: options.prefer } : {}),
+          ...(options.deltas === false ? { deltas: false } : {}),
           ...(options.retryFor !== undefined ? { retryForSeconds: options.retryFor / 1000 } : {}),
           ...(options.pollInterval !== undefined ? { pollIntervalSeconds: options.pollInterval / 1000 } : {}),
         },
