@@ -417,13 +417,18 @@ function uploadCase(rng: Rng, target: FuzzTarget): FuzzCase {
 function idListCase(rng: Rng, target: FuzzTarget): FuzzCase {
   const fetch = rng.chance(0.5);
   const ids = Array.from({ length: 1 + rng.int(5) }, () => (rng.chance(0.8) ? pickChunk(rng, target).id : rng.hex64()));
-  const valid = JSON.stringify({ ids });
+  // A fetch may name delta bases: the target's other chunks (a delta may be computed), or unknown ids.
+  const request: { ids: string[]; bases?: Record<string, string[]> } = { ids };
+  if (fetch && rng.chance(0.5)) {
+    request.bases = Object.fromEntries(ids.slice(0, 1 + rng.int(ids.length)).map((id) => [id, Array.from({ length: 1 + rng.int(9) }, () => (rng.chance(0.7) ? pickChunk(rng, target).id : rng.hex64()))]));
+  }
+  const valid = JSON.stringify(request);
   let bodyText: string;
   let how: string;
   switch (rng.int(5)) {
     case 0:
     case 1: {
-      const mutated = mutateJson(rng, { ids });
+      const mutated = mutateJson(rng, request);
       bodyText = JSON.stringify(mutated.value) ?? '';
       how = mutated.how;
       break;
@@ -439,7 +444,7 @@ function idListCase(rng: Rng, target: FuzzTarget): FuzzCase {
     }
     default:
       bodyText = valid;
-      how = 'valid ids';
+      how = request.bases ? 'ids with bases' : 'valid ids';
   }
   let body: Uint8Array = text(bodyText);
   const headers: Record<string, string> = { ...auth(rng, target, fetch ? rng.pick<Scope | undefined>(['read', 'admin', undefined]) : 'push').headers };
