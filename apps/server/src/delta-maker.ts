@@ -19,14 +19,20 @@ export class DeltaMaker {
     private readonly metrics: ServerMetrics,
   ) {}
 
-  delta(target: { id: string; bytes: Uint8Array }, plainPayloadBytes: number, bases: readonly DeltaBase[]): Uint8Array | undefined {
-    const key = DeltaCache.key(target.id, bases.map((base) => base.id));
+  /**
+   * `baseIds` are the bases the caller may use; `loadBases` reads them (only on a cache miss: a
+   * hit costs no base reads), leaving out any that are gone.
+   */
+  delta(target: { id: string; bytes: Uint8Array }, plainPayloadBytes: number, baseIds: readonly string[], loadBases: () => DeltaBase[]): Uint8Array | undefined {
+    const key = DeltaCache.key(target.id, baseIds);
     const cached = this.cache?.get(key);
     if (cached) {
       this.metrics.deltaCacheHits.inc();
       return cached.payload;
     }
     this.metrics.deltaCacheMisses.inc();
+    const bases = loadBases();
+    if (bases.length === 0) return undefined;
     // Synchronous zstd on the event loop: ~2.4 ms for a 1 MiB chunk, a cost /metrics shows.
     const started = performance.now();
     const payload = encodeDeltaPayload(target.bytes, bases);

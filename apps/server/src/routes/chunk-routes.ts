@@ -47,15 +47,22 @@ export function chunkRoutes(context: ServerContext): Router {
     next();
   };
 
+  /** Whether the caller may read chunk `id` (by the images that reference it), and as what. */
+  function readableAs(id: string, principal: Principal): 'public' | 'private' | 'none' | undefined {
+    const access = db.images.chunkAccess(id);
+    // An admin reads every stored chunk, referenced or not: it is who examines a store.
+    if (access === 'none' && !hasScope(principal, 'admin')) return undefined;
+    if (access === 'private' && !canReadPrivate(principal)) return undefined;
+    return access;
+  }
+
   /**
    * A chunk the caller may read, verified against its id. Unreadable and absent look the same:
    * a caller must not learn that private content exists by guessing ids.
    */
   function load(id: string, principal: Principal, acceptZstd: boolean): LoadedChunk | undefined {
-    const access = db.images.chunkAccess(id);
-    // An admin reads every stored chunk, referenced or not: it is who examines a store.
-    if (access === 'none' && !hasScope(principal, 'admin')) return undefined;
-    if (access === 'private' && !canReadPrivate(principal)) return undefined;
+    const access = readableAs(id, principal);
+    if (!access) return undefined;
     const found = store.readStoredSync(id);
     if (!found) return undefined; // absent, or collected meanwhile
     const { encoding, stored } = found;
@@ -126,12 +133,10 @@ export function chunkRoutes(context: ServerContext): Router {
   });
 
   /**
-   * The bases named for a chunk that this caller could fetch itself, in the order named, within
-   * MAX_DELTA_BASE_BYTES. Exactly the check a plain fetch of each makes: a base the caller may not
-   * read is skipped as if it were absent, so neither the answer nor its size depends on content
-   * the caller cannot see.
+   * The named bases' bytes, in order, within MAX_DELTA_BASE_BYTES, each verified; one that is
+   * gone or corrupt is left out. Only bases the caller may read reach here.
    */
-  function usableBases(ids: readonly string[], principal: Principal): DeltaBase[] {
+  function loadBases(ids: readonly string[], principal: Principal): DeltaBase[] {
     const bases: DeltaBase[] = [];
     let bytes = 0;
     for (const id of ids) {
@@ -143,15 +148,19 @@ export function chunkRoutes(context: ServerContext): Router {
     return bases;
   }
 
-  /** The frame for a chunk asked for with bases: a delta when one is allowed and pays. */
+  /**
+   * The frame for a chunk asked for with bases: a delta when one is allowed and pays. A base the
+   * caller may not read is dropped first, exactly as a plain fetch of it would refuse it, so
+   * neither the answer nor the cache entry it comes from depends on content the caller cannot see.
+   */
   function deltaFrame(id: string, chunk: LoadedChunk, baseIds: readonly string[], principal: Principal): Uint8Array | undefined {
     if (!context.deltas) return undefined;
-    const bases = usableBases(baseIds, principal);
-    if (bases.length === 0) {
+    const readable = baseIds.filter((base) => readableAs(base, principal));
+    if (readable.length === 0) {
       metrics.deltasDeclined.inc({ reason: 'no_usable_base' });
       return undefined;
     }
-    const payload = context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, bases);
+    const payload = context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, readable, () => loadBases(readable, principal));
     if (!payload) metrics.deltasDeclined.inc({ reason: 'plain_smaller' });
     return payload;
   }
