@@ -192,6 +192,27 @@ describe('chunks as deltas against the chunks they replaced (real server, real m
     }
   });
 
+  it('a server that refuses the bases (as one older than deltas refuses the field) is asked again without them', async () => {
+    const { v1, v2 } = pairs[1]!;
+    const client = new ChunkServerClient({ url: server.url, token: readToken });
+    try {
+      const next = (await fetchManifest(client, v2.fingerprint)).manifest.files.find((f) => f.role === 'rootfs')!.index.chunks;
+      const old = (await fetchManifest(client, v1.fingerprint)).manifest.files.find((f) => f.role === 'rootfs')!.index.chunks;
+      const wanted = [...v2Only(next, old)];
+      // An id the server cannot take as a base: it answers 400 INVALID_INPUT, as an old server
+      // answers any "bases" field.
+      const got = new Map<string, Uint8Array>();
+      const { missing } = await client.fetchChunks(wanted, (id, bytes) => void got.set(id, bytes), {
+        deltaBases: { basesFor: () => ['not-a-chunk-id'], read: async () => undefined },
+      });
+      assert.deepEqual(missing, []);
+      assert.equal(got.size, wanted.length, 'every chunk arrived, plain');
+      assert.equal(client.chunksAsDeltas, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a server that makes no deltas answers plain chunks, and the pull is exact', async () => {
     const plainServer = await startServer(['--no-fsync', '--no-deltas']);
     try {

@@ -75,8 +75,9 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
     } catch (err) {
       if (err instanceof ConsumerFailure) throw err.error;
       if (signal.aborted) throw abortReason(signal);
-      if (round.namedBases && isLxchunkError(err, 'INVALID_INPUT')) {
-        // A server older than deltas refuses the "bases" field: ask it as it understands.
+      if (round.namedBases && (isLxchunkError(err, 'INVALID_INPUT') || isLxchunkError(err, 'INVALID_ID'))) {
+        // A server older than deltas refuses the "bases" field (INVALID_INPUT), and no server takes
+        // bases it finds malformed: ask again without them, as every server understands.
         ctx.deltas.unsupported = true;
         pending = round.unsettled();
         continue;
