@@ -30,10 +30,11 @@ export interface RebuildRates {
 const ZSTD_OVER_XZ = 1.35;
 
 /**
- * A missing content chunk with a predecessor here (a delta base) costs about this share of its
- * plain form. Measured on the bookworm nightly (stock and -no-fragments, --prefer bytes): planning
- * with 0.3 fetched 0.87 and 0.93 MB, with 0 (deltas free) the same within 2%, with 1 (deltas
- * ignored) 1.37 and 1.81 MB: the changed files' content comes as small deltas.
+ * A missing content chunk that likely replaced one held here (ReplacedChunks.likelyDelta: an edit,
+ * not an insertion) costs about this share of its plain form. Measured on the bookworm nightly
+ * (stock and -no-fragments, --prefer bytes): planning with 0.3 fetched 0.80 and 0.85 MB, with 0.5
+ * 0.85 and 1.01 MB, with 1 (deltas ignored) 1.37 and 1.81 MB. Costing every chunk that names bases
+ * this way (insertions too) made the added-packages pulls 2-26% dearer than without deltas.
  */
 const DELTA_OVER_PLAIN = 0.3;
 
@@ -165,7 +166,7 @@ export class ContentRebuild {
       for (const p of positionsOf(block)) {
         const { id, length: chunkLength } = placements[p]!;
         if (!lacking.has(id)) continue;
-        missingContent += args.replaced?.basesFor(id) ? chunkLength * DELTA_OVER_PLAIN : chunkLength;
+        missingContent += args.replaced?.likelyDelta(id) ? chunkLength * DELTA_OVER_PLAIN : chunkLength;
       }
       const contentWire = missingContent * (length / contentLength) * ZSTD_OVER_XZ;
       let choose: boolean;

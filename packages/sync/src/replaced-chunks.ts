@@ -23,6 +23,8 @@ export class ReplacedChunks {
   /** Where each old chunk first appears: list and position. */
   private readonly where = new Map<ChunkId, { list: number; position: number }>();
   private readonly bases = new Map<ChunkId, readonly ChunkId[]>();
+  /** Chunks whose run replaced about as many bytes as it holds: an edit, not an insertion. */
+  private readonly edits = new Set<ChunkId>();
 
   constructor(olds: ReadonlyArray<ReadonlyArray<ChunkRef>> = []) {
     for (const chunks of olds) this.addOld(chunks);
@@ -43,6 +45,15 @@ export class ReplacedChunks {
 
   basesFor(id: ChunkId): readonly ChunkId[] | undefined {
     return this.bases.get(id);
+  }
+
+  /**
+   * Whether `id`'s bases are likely to make a small delta: its run of missing chunks replaced an
+   * old run of similar size (half to twice), as an edited file does. Where new bytes were mostly
+   * inserted (an added package) or removed, the bases are still named, but a delta is a long shot.
+   */
+  likelyDelta(id: ChunkId): boolean {
+    return this.edits.has(id);
   }
 
   /** Finds bases for the chunks of `target` (a new file, in order) that `lacks` says are missing. */
@@ -70,12 +81,14 @@ export class ReplacedChunks {
       oldStarts.push(offset);
       offset += chunk.length;
     }
+    const edit = oldBytes * 2 >= newBytes && oldBytes <= newBytes * 2;
     let at = 0;
     for (const chunk of run) {
       if (!this.bases.has(chunk.id)) {
         const from = (at / newBytes) * oldBytes;
         const to = ((at + chunk.length) / newBytes) * oldBytes;
         this.bases.set(chunk.id, pick(old, oldStarts, from, to));
+        if (edit) this.edits.add(chunk.id);
       }
       at += chunk.length;
     }

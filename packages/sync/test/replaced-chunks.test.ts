@@ -19,6 +19,16 @@ describe('ReplacedChunks', () => {
     assert.deepEqual(ids(replaced.basesFor(c('y').id)), ['c', 'd', 'e']);
     assert.equal(replaced.basesFor(c('a').id), undefined, 'only missing chunks get bases');
     assert.equal(replaced.size, 2);
+    // The run replaced 300 bytes with 300: an edit, where deltas are likely small.
+    assert.ok(replaced.likelyDelta(c('x').id));
+  });
+
+  it('names bases for an insertion too, but does not count on a delta there', () => {
+    const replaced = new ReplacedChunks([old]);
+    // Between a and b, where the old file had nothing: the new run is all new bytes.
+    replaced.plan([c('a'), c('n1', 5000), c('n2', 5000), c('d')], (id) => id.startsWith('n'));
+    assert.deepEqual(ids(replaced.basesFor(c('n1').id)), ['b', 'c']);
+    assert.equal(replaced.likelyDelta(c('n1').id), false);
   });
 
   it('takes the old run from the one known side at a file edge, and names nothing without a known neighbour', () => {
