@@ -3,6 +3,7 @@ import type { ContentIndex } from '@lxchunk/format';
 import type { XzPool } from '@lxchunk/xz';
 import type { LocalChunks } from './local-chunks.js';
 import { PartialFile } from './partial-file.js';
+import type { ReplacedChunks } from './replaced-chunks.js';
 import { recipeOf } from './xz-recipe-wire.js';
 
 /**
@@ -27,6 +28,14 @@ export interface RebuildRates {
  * 1.2-1.4× its xz -6 form). Used to guess what fetching a block's missing content costs.
  */
 const ZSTD_OVER_XZ = 1.35;
+
+/**
+ * A missing content chunk with a predecessor here (a delta base) costs about this share of its
+ * plain form. Measured on the bookworm nightly (stock and -no-fragments, --prefer bytes): planning
+ * with 0.3 fetched 0.87 and 0.93 MB, with 0 (deltas free) the same within 2%, with 1 (deltas
+ * ignored) 1.37 and 1.81 MB: the changed files' content comes as small deltas.
+ */
+const DELTA_OVER_PLAIN = 0.3;
 
 interface Candidate {
   readonly id: string;
@@ -91,6 +100,8 @@ export class ContentRebuild {
     contentPath: string;
     prefer: RebuildPreference;
     rates: RebuildRates;
+    /** When the pull offers deltas: the seed content chunks each missing content chunk replaced. */
+    replaced?: ReplacedChunks;
     signal?: AbortSignal;
   }): Promise<ContentRebuild | undefined> {
     const { output, content, missing, local, prefer, rates } = args;
@@ -135,6 +146,14 @@ export class ContentRebuild {
       for (let p = lo; p < placements.length && placements[p]!.offset < to; p++) out.push(p);
       return out;
     };
+    // Content this host lacks, for the candidate blocks: with deltas, each such chunk names what it replaced.
+    const lacking = new Set<string>();
+    const candidateBlocks = new Set<number>();
+    for (const w of wanted) for (let block = w.first; block <= w.last; block++) candidateBlocks.add(block);
+    for (const block of candidateBlocks) {
+      for (const p of positionsOf(block)) if (!contentFile.isDone(p) && !(await local.mayHave(placements[p]!.id))) lacking.add(placements[p]!.id);
+    }
+    args.replaced?.plan(placements, (id) => lacking.has(id));
     // Per block: what getting its content costs on the wire, against its compressed bytes.
     const worth = new Map<number, boolean>();
     const decide = async (block: number): Promise<boolean> => {
@@ -143,8 +162,9 @@ export class ContentRebuild {
       const { length, contentLength } = blocks[block]!;
       let missingContent = 0;
       for (const p of positionsOf(block)) {
-        if (contentFile.isDone(p) || (await local.mayHave(placements[p]!.id))) continue;
-        missingContent += placements[p]!.length;
+        const { id, length: chunkLength } = placements[p]!;
+        if (!lacking.has(id)) continue;
+        missingContent += args.replaced?.basesFor(id) ? chunkLength * DELTA_OVER_PLAIN : chunkLength;
       }
       const contentWire = missingContent * (length / contentLength) * ZSTD_OVER_XZ;
       let choose: boolean;

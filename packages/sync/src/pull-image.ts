@@ -159,7 +159,10 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
 
     // The content domain: missing chunks inside xz blocks that rebuild exactly may come from
     // their content instead (fetched or local), re-encoded here and verified by their ids.
-    rebuilds = await planRebuilds(manifest, outputs, missing, local, staging, options, { manifestBytes, manifestSeconds }, seedChunks);
+    // Deltas: each missing chunk names the seed chunks it most likely replaced (content chunks
+    // are named while their blocks are planned, since deltas make content cheaper to fetch).
+    const replaced = new ReplacedChunks(seedChunks);
+    rebuilds = await planRebuilds(manifest, outputs, missing, local, staging, options, { manifestBytes, manifestSeconds }, options.deltas === false ? undefined : replaced);
     for (const { rebuild } of rebuilds) {
       for (const id of rebuild.covered) missing.delete(id);
       for (const position of rebuild.pendingPositions()) {
@@ -178,13 +181,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       fetchTotal += first.output.placements[first.position]!.length;
     }
 
-    // Deltas: each missing chunk names the seed chunks it most likely replaced.
-    const replaced = new ReplacedChunks(seedChunks);
-    if (options.deltas !== false) {
-      const lacks = (id: string) => missing.has(id);
-      for (const output of outputs) replaced.plan(output.placements, lacks);
-      for (const { rebuild } of rebuilds) replaced.plan(rebuild.contentFile.placements, lacks);
-    }
+    if (options.deltas !== false) for (const output of outputs) replaced.plan(output.placements, (id) => missing.has(id));
     const fetchOptions = {
       ...(signal ? { signal } : {}),
       ...(replaced.size > 0 ? { deltaBases: { basesFor: (id: string) => replaced.basesFor(id), read: (id: string) => local.read(id) } } : {}),
@@ -371,7 +368,7 @@ async function planRebuilds(
   staging: string,
   options: PullOptions,
   measured: { manifestBytes: number; manifestSeconds: number },
-  seedChunks: Array<readonly ChunkRef[]>,
+  replaced: ReplacedChunks | undefined,
 ): Promise<Array<{ rebuild: ContentRebuild }>> {
   const prefer = options.prefer ?? 'auto';
   const files = manifest.files.flatMap((file, i) => (file.content?.encoder === XZ_ENCODER.id && file.content.blocks.length > 0 ? [{ file, content: file.content, output: outputs[i]! }] : []));
@@ -397,7 +394,7 @@ async function planRebuilds(
     const stream = await seedContentStream(seed.path, join(staging, `seed-${i}.content`), params, options.signal);
     if (stream) {
       local.addFile(join(staging, `seed-${i}.content`), stream.chunks);
-      seedChunks.push(stream.chunks);
+      replaced?.addOld(stream.chunks);
     }
   }
   const rebuilds: Array<{ rebuild: ContentRebuild }> = [];
@@ -410,6 +407,7 @@ async function planRebuilds(
       contentPath: join(staging, `${file.role}.content.partial`),
       prefer,
       rates,
+      ...(replaced ? { replaced } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (rebuild) rebuilds.push({ rebuild });

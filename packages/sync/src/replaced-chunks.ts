@@ -14,22 +14,25 @@ const SLACK_CHUNKS = 1;
  * A run of missing chunks in the new file sits between two chunks the host has; in an old file
  * (a seed, a seed's content stream) the same two neighbours enclose what the run replaced. A
  * missing chunk is matched to the old chunks at the same relative position in that run (plus
- * SLACK_CHUNKS either side), as `bench/replaced-delta` measured. At a file's start or end, or
- * when only one neighbour is known, the old run is taken from the known side at the new run's
- * length. Nothing is read: the bases are only named, and read (verified) if a delta comes.
+ * SLACK_CHUNKS either side), as `bench/replaced-delta` measured. When only one neighbour is
+ * known (at a file's start or end, or across a change of layout), the old run is taken from that
+ * side at the new run's length; with none, no bases are named. Nothing is read: the bases are only named, and read (verified) if a delta comes.
  */
 export class ReplacedChunks {
-  private readonly olds: ReadonlyArray<ReadonlyArray<ChunkRef>>;
+  private readonly olds: Array<ReadonlyArray<ChunkRef>> = [];
   /** Where each old chunk first appears: list and position. */
   private readonly where = new Map<ChunkId, { list: number; position: number }>();
   private readonly bases = new Map<ChunkId, readonly ChunkId[]>();
 
-  constructor(olds: ReadonlyArray<ReadonlyArray<ChunkRef>>) {
-    this.olds = olds;
-    olds.forEach((chunks, list) => {
-      chunks.forEach(({ id }, position) => {
-        if (!this.where.has(id)) this.where.set(id, { list, position });
-      });
+  constructor(olds: ReadonlyArray<ReadonlyArray<ChunkRef>> = []) {
+    for (const chunks of olds) this.addOld(chunks);
+  }
+
+  /** Another old file's chunks, in order (e.g. a seed's content stream, once it is cut). */
+  addOld(chunks: ReadonlyArray<ChunkRef>): void {
+    const list = this.olds.push(chunks) - 1;
+    chunks.forEach(({ id }, position) => {
+      if (!this.where.has(id)) this.where.set(id, { list, position });
     });
   }
 
@@ -86,11 +89,12 @@ export class ReplacedChunks {
       return this.olds[left.list]!.slice(left.position + 1, right.position);
     }
     const newBytes = run.reduce((sum, chunk) => sum + chunk.length, 0);
-    const list = left ? this.olds[left.list]! : right ? this.olds[right.list]! : before === undefined && this.olds.length === 1 ? this.olds[0]! : undefined;
+    // No neighbour known: nothing says which old file, let alone where, held these bytes.
+    const list = left ? this.olds[left.list]! : right ? this.olds[right.list]! : undefined;
     if (!list) return undefined;
-    if (left || before === undefined) {
-      // Forward from the left neighbour (or the old file's start, when the run starts the file).
-      const from = left ? left.position + 1 : 0;
+    if (left) {
+      // Forward from the left neighbour.
+      const from = left.position + 1;
       let end = from;
       for (let bytes = 0; end < list.length && bytes < newBytes; end++) bytes += list[end]!.length;
       return list.slice(from, end);

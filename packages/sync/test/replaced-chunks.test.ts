@@ -21,7 +21,7 @@ describe('ReplacedChunks', () => {
     assert.equal(replaced.size, 2);
   });
 
-  it('takes the old run from the one known side at a file edge, and nothing without neighbours or olds', () => {
+  it('takes the old run from the one known side at a file edge, and names nothing without a known neighbour', () => {
     const replaced = new ReplacedChunks([old]);
     const atEnd = [c('f2'), c('z', 200)];
     replaced.plan(atEnd, (id) => id === c('z').id);
@@ -32,6 +32,10 @@ describe('ReplacedChunks', () => {
     const none = new ReplacedChunks([]);
     none.plan(atStart, (id) => id === c('s').id);
     assert.equal(none.size, 0);
+    // A whole file missing, no neighbour anywhere: nothing says what it replaced.
+    const unrelated = new ReplacedChunks([old]);
+    unrelated.plan([c('u'), c('v')], () => true);
+    assert.equal(unrelated.size, 0);
   });
 
   it('stays within the delta limits', () => {
