@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChunkServerClient } from '@lxchunk/client';
-import type { ImageManifest } from '@lxchunk/format';
+import { ChunkServerClient, type FetchChunksOptions, type OnChunk } from '@lxchunk/client';
+import { chunkOffsets, type ImageManifest } from '@lxchunk/format';
+import { mapSquashfs } from '@lxchunk/squashfs';
 import { fetchManifest, pullImage } from '@lxchunk/sync';
 import { agentOnce, aliasTarget } from './helpers/agent-run.js';
 import { useAgentTestbed } from './helpers/agent-testbed.js';
@@ -111,6 +112,25 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
     });
   }
 
+  it('inode and directory table chunks are rebuilt from content too (their block headers predicted), not fetched', async () => {
+    const { v1, v2 } = await pair(0);
+    const client = new RecordingClient({ url: server.url, token: readEnv.LXCHUNK_TOKEN! });
+    try {
+      const result = await pullImage({ client, ref: v2.fingerprint, outDir: join(work, 'tables'), seeds: [{ path: v1.rootfs }], prefer: 'bytes' });
+      await sameBytes(join(work, 'tables', `${v2.fingerprint}.rootfs`), v2.rootfs);
+      const rootfs = result.manifest.files.find((f) => f.role === 'rootfs')!;
+      const old = new Set((await fetchManifest(client, v1.fingerprint)).manifest.files.flatMap((f) => f.index.chunks.map((c) => c.id)));
+      const { inodeTableStart, fragmentTableStart } = (await mapSquashfs(v2.rootfs)).superblock;
+      const offsets = chunkOffsets(rootfs.index);
+      // The tables' chunks v1 lacks: each lies wholly inside metadata blocks and their headers.
+      const tableChunks = rootfs.index.chunks.filter((c, i) => !old.has(c.id) && offsets[i]! >= Number(inodeTableStart) && offsets[i]! + c.length <= Number(fragmentTableStart));
+      assert.ok(tableChunks.length > 0, 'the nightly changed the inode table');
+      for (const chunk of tableChunks) assert.ok(!client.fetched.has(chunk.id), `table chunk ${chunk.id} was fetched, not rebuilt`);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a recipe that rebuilds other bytes falls back to the compressed block; the output is still exact', async () => {
     const dir = join(work, 'tampered');
     const { v1, v2 } = await pair(0);
@@ -195,3 +215,18 @@ describe('content domain and deltas: the agent imports a rebuilt image into a re
     assert.equal(await aliasTarget(bed.lxd.lxdDir, alias), v2.fingerprint);
   });
 });
+
+/** The real client, remembering every chunk id it was asked to fetch. */
+class RecordingClient extends ChunkServerClient {
+  readonly fetched = new Set<string>();
+
+  override async fetchChunks(ids: readonly string[], onChunk: OnChunk, options?: FetchChunksOptions) {
+    for (const id of ids) this.fetched.add(id);
+    return super.fetchChunks(ids, onChunk, options);
+  }
+
+  override async getChunk(id: string, options?: { signal?: AbortSignal }) {
+    this.fetched.add(id);
+    return super.getChunk(id, options);
+  }
+}

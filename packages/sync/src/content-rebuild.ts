@@ -110,7 +110,8 @@ export class ContentRebuild {
     const contentStart = new Float64Array(blocks.length + 1);
     for (let b = 0; b < blocks.length; b++) contentStart[b + 1] = contentStart[b]! + blocks[b]!.contentLength;
 
-    // Missing chunks lying wholly inside rebuildable blocks (contiguous ones, for a chunk that spans a few).
+    // Missing chunks lying wholly inside rebuildable blocks (contiguous ones, for a chunk that
+    // spans a few), counting a metadata block's predicted 2-byte header as part of it.
     const wanted: Candidate[] = [];
     const seen = new Set<string>();
     let b = 0;
@@ -119,11 +120,11 @@ export class ContentRebuild {
       while (b < blocks.length && blocks[b]!.offset + blocks[b]!.length <= offset) b++;
       let at = offset;
       let last = b;
-      while (last < blocks.length && blocks[last]!.offset <= at && at < offset + length) {
+      while (last < blocks.length && spanStart(blocks, last) <= at && at < offset + length) {
         at = blocks[last]!.offset + blocks[last]!.length;
         if (at < offset + length) last++;
       }
-      if (at < offset + length || b >= blocks.length || blocks[b]!.offset > offset) return;
+      if (at < offset + length || b >= blocks.length || spanStart(blocks, b) > offset) return;
       seen.add(id);
       wanted.push({ id, offset, length, first: b, last });
     });
@@ -238,9 +239,12 @@ export class ContentRebuild {
           ok = false;
           continue;
         }
-        const from = Math.max(c.offset, blocks[b]!.offset) - blocks[b]!.offset;
-        const to = Math.min(c.offset + c.length, blocks[b]!.offset + blocks[b]!.length) - blocks[b]!.offset;
-        parts.push(bytes.subarray(from, to));
+        // The block as the file holds it: its predicted header, if any, then its bytes.
+        const start = spanStart(blocks, b);
+        const span = start === blocks[b]!.offset ? bytes : Buffer.concat([metadataHeader(blocks[b]!.length), bytes]);
+        const from = Math.max(c.offset, start) - start;
+        const to = Math.min(c.offset + c.length, blocks[b]!.offset + blocks[b]!.length) - start;
+        parts.push(span.subarray(from, to));
       }
       const bytes = ok ? Buffer.concat(parts) : undefined;
       if (bytes && bytes.length === c.length && chunkId(bytes) === c.id) await produce(c.id, bytes);
@@ -254,4 +258,24 @@ export class ContentRebuild {
   async close(): Promise<void> {
     await this.contentFile.close();
   }
+}
+
+/** squashfs metadata blocks are at most 8 KiB of content, each preceded by a 2-byte header. */
+const METADATA_CONTENT_MAX = 8192;
+
+/**
+ * Where block `b`'s bytes begin in the file, counting the 2-byte header a metadata block carries:
+ * a block of at most 8 KiB of content that starts two bytes after the previous block ends is
+ * taken to be one, its header predicted as its length (a compressed block has the top bit clear).
+ * A wrong guess only produces a chunk that fails its id, which is then fetched compressed.
+ */
+function spanStart(blocks: ContentIndex['blocks'], b: number): number {
+  const block = blocks[b]!;
+  if (b === 0 || block.contentLength > METADATA_CONTENT_MAX || block.length >= 0x8000) return block.offset;
+  const previous = blocks[b - 1]!;
+  return block.offset - (previous.offset + previous.length) === 2 ? block.offset - 2 : block.offset;
+}
+
+function metadataHeader(length: number): Uint8Array {
+  return Uint8Array.of(length & 0xff, length >> 8);
 }
