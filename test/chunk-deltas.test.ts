@@ -101,6 +101,18 @@ describe('chunks as deltas against the chunks they replaced (real server, real m
     });
   }
 
+  it('chunk estimate counts the deltas a compressed-path pull gets', async () => {
+    const { v1, v2 } = pairs[1]!;
+    const pulled = await pull(server, readToken, `delta/1`, join(work, 'estimated'), '--prefer', 'time', '--seed', v1.rootfs);
+    const estimate = await runChunk(['estimate', '--json', '--seed', v1.rootfs, v2.rootfs]);
+    assert.equal(estimate.code, 0, estimate.stderr);
+    const predicted = JSON.parse(estimate.stdout) as { bytesFetched: number; indexBytes: number; chunksAsDeltas: number };
+    const plain = JSON.parse((await runChunk(['estimate', '--json', '--no-deltas', '--seed', v1.rootfs, v2.rootfs])).stdout) as { bytesFetched: number };
+    assert.ok(pulled.chunksAsDeltas > 0);
+    assert.equal(predicted.chunksAsDeltas, pulled.chunksAsDeltas, 'the same bases, the same rule');
+    assert.ok(predicted.bytesFetched < plain.bytesFetched);
+  });
+
   it('a base the caller may not read is not used: the answer is byte for byte the one without it', async () => {
     const { v1, v2 } = pairs[0]!;
     const client = new ChunkServerClient({ url: server.url, token: readToken });

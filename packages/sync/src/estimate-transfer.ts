@@ -2,6 +2,8 @@ import { stat } from 'node:fs/promises';
 import { defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import {
   ChunkEncoder,
+  DELTA_MAX_RATIO_PERCENT,
+  encodeDeltaPayload,
   MANIFEST_ZSTD_LEVEL,
   PROTOCOL_LIMITS,
   batchStreamBytes,
@@ -11,7 +13,9 @@ import {
 } from '@lxchunk/format';
 import { chooseChunkMethod } from './choose-chunk-method.js';
 import { chunkImageFile, chunkSeedFile } from './chunk-image-file.js';
+import { LocalChunks } from './local-chunks.js';
 import type { ProgressListener } from './progress-event.js';
+import { ReplacedChunks, type ChunkRef } from './replaced-chunks.js';
 import type { TransferCounts } from './transfer-counts.js';
 
 export interface EstimateOptions {
@@ -22,6 +26,8 @@ export interface EstimateOptions {
   readonly params?: ChunkParams;
   /** How to cut the target and seeds; default 'squashfs' when the target is one, as push does. */
   readonly method?: ChunkMethod;
+  /** Count missing chunks as the deltas a server would send against the seed chunks they replaced; default true. */
+  readonly deltas?: boolean;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -29,6 +35,8 @@ export interface EstimateOptions {
 /** bytesFetched counts the manifest (with the index, as sent: zstd), the batch framing, and the missing chunks as the server would send them. */
 export interface EstimateResult extends TransferCounts {
   readonly indexBytes: number;
+  /** Missing chunks counted as deltas against the seed chunks they replaced. */
+  readonly chunksAsDeltas: number;
   readonly params: ChunkParams;
   readonly method: ChunkMethod;
 }
@@ -45,13 +53,17 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
   const params = options.params ?? defaultParamsFor(method);
   const have = new Set<string>();
   let baseManifest: Uint8Array | undefined;
+  const seedLists: Array<{ path: string; chunks: readonly ChunkRef[] }> = [];
   for (const seed of options.seeds) {
     const chunked = await chunkSeedFile(seed, { params, method, signal: options.signal });
     for (const chunk of chunked?.chunks ?? []) have.add(chunk.id);
+    if (chunked) seedLists.push({ path: seed, chunks: chunked.chunks });
     if (chunked && !baseManifest) baseManifest = manifestFor(chunked);
   }
   const encoder = new ChunkEncoder();
   const counted = new Set<string>();
+  /** What each missing chunk costs as the server stores it. */
+  const plainCost = new Map<string, number>();
   let payloadBytes = 0;
   let fetchedChunks = 0;
   let reusedBytes = 0;
@@ -73,15 +85,50 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
       counted.add(id);
       fetchedChunks++;
       // Sent as stored: the server's store keeps the zstd form by this same encoder's rule.
-      payloadBytes += encoder.encode(bytes).stored.length;
+      const cost = encoder.encode(bytes).stored.length;
+      plainCost.set(id, cost);
+      payloadBytes += cost;
     },
   });
+  const chunksAsDeltas = options.deltas === false ? 0 : await countDeltas();
   // Pull asks for at most maxFetchIds per request; each answer is one batch stream (its magic and
   // trailer once per request, a frame header per chunk).
   const batches = Math.ceil(fetchedChunks / PROTOCOL_LIMITS.maxFetchIds);
   const wireChunkBytes = batches === 0 ? 0 : batchStreamBytes(fetchedChunks, payloadBytes) + (batches - 1) * batchStreamBytes(0, 0);
   const indexBytes = compressZstdFrame(manifestFor(target), { level: MANIFEST_ZSTD_LEVEL, ...(baseManifest ? { dictionary: baseManifest } : {}) }).length;
   const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
+
+  /** As pull names bases and the server answers (delta only when it is at most 90% of the plain chunk): the bytes saved. */
+  async function countDeltas(): Promise<number> {
+    const replaced = new ReplacedChunks(seedLists.map((seed) => seed.chunks));
+    replaced.plan(target.chunks, (id) => plainCost.has(id));
+    if (replaced.size === 0) return 0;
+    const local = new LocalChunks();
+    local.addFile(options.target, target.chunks);
+    for (const seed of seedLists) local.addFile(seed.path, seed.chunks);
+    let deltas = 0;
+    try {
+      for (const [id, plain] of plainCost) {
+        const baseIds = replaced.basesFor(id);
+        if (!baseIds) continue;
+        options.signal?.throwIfAborted();
+        const bases: Array<{ id: string; bytes: Uint8Array }> = [];
+        for (const base of baseIds) {
+          const bytes = await local.read(base);
+          if (bytes) bases.push({ id: base, bytes });
+        }
+        const bytes = await local.read(id);
+        if (!bytes || bases.length === 0) continue;
+        const delta = encodeDeltaPayload(bytes, bases).length;
+        if (delta * 100 > plain * DELTA_MAX_RATIO_PERCENT) continue;
+        payloadBytes -= plain - delta;
+        deltas++;
+      }
+    } finally {
+      await local.close();
+    }
+    return deltas;
+  }
   return {
     bytesTotal: target.size,
     bytesFetched: indexBytes + wireChunkBytes,
@@ -90,6 +137,7 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
     chunksFetched: fetchedChunks,
     chunksReused: distinct - fetchedChunks,
     indexBytes,
+    chunksAsDeltas,
     params,
     method,
   };
