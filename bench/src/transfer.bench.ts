@@ -16,8 +16,8 @@
  * an empty delta cache; the stock update's bytes pull with deltas runs once more, against the cache.
  * Beside it, from the same files in the same run: `xdelta3 -e -9` of the pair (what LXD's
  * simplestreams delta costs, or the full image where no delta applies), casync's new chunk files
- * plus its index (same average chunk size), `chunk estimate --chunking cdc` (lxchunk without
- * squashfs-aware cuts), and the content floor: `xdelta3 -e -9` between uncompressed squashfs
+ * plus its index (same average chunk size), `chunk estimate --chunking cdc --no-deltas` (lxchunk
+ * without squashfs-aware cuts, as the time pull without deltas), and the content floor: `xdelta3 -e -9` between uncompressed squashfs
  * images of the same two trees, then `xz -9` of that delta.
  * Wall time, for the cases of --timed, at each link rate of --rates: the real `chunk pull`
  * processes (--prefer time, bytes and auto, deltas on) through a throttling proxy in front of the server;
@@ -184,7 +184,7 @@ interface CaseResult {
   readonly pullBytesDeltas: ServedPull;
   /** The same pull as pullBytesDeltas once more, against the server's delta cache (CACHED_CASE only). */
   readonly pullBytesDeltasCached: ServedPull | null;
-  /** `chunk estimate --chunking cdc`: the same pull with plain CDC cuts. */
+  /** `chunk estimate --chunking cdc --no-deltas`: the time pull with plain CDC cuts. */
   readonly lxchunkCdcBytes: number;
   /** The squashfs units of the new image the held one lacks (squashfsUnitBound) plus the metadata tarball. */
   readonly unitBoundBytes: number;
@@ -621,7 +621,7 @@ async function measureProfile(
     } finally {
       await host.close();
     }
-    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--seed', have.image.path, want.image.path]);
+    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--no-deltas', '--seed', have.image.path, want.image.path]);
     const pair = `${spec.have}→${spec.want}`;
     let floor = floors.get(pair);
     if (!floor) {
@@ -934,7 +934,8 @@ function renderDeltasTable(results: readonly CaseResult[]): string {
         `${(bd.bytesFetched / r.lxdBytes).toFixed(2)}×`,
         `${(bd.bytesFetched / b.bytesFetched).toFixed(2)}×`,
         `${asDeltas(td)} / ${asDeltas(bd)}`,
-        `${bd.server.deltasComputed} / ${bd.server.computeSeconds.toFixed(2)} s / ${msPerComputedDelta(bd.server)}`,
+        `${b.blocksRebuilt} / ${bd.blocksRebuilt}`,
+        `${bd.server.deltasServed} / ${bd.server.deltasComputed} / ${bd.server.computeSeconds.toFixed(2)} s / ${msPerComputedDelta(bd.server)}`,
         `${cpu(b.serverCpuSeconds)} / ${cpu(bd.serverCpuSeconds)}`,
         verdictText,
       ]);
@@ -952,7 +953,8 @@ function renderDeltasTable(results: readonly CaseResult[]): string {
       { header: 'bytes+d ÷ LXD', align: 'right' },
       { header: 'bytes+d ÷ bytes', align: 'right' },
       { header: 'chunksAsDeltas time+d / bytes+d', align: 'right' },
-      { header: 'bytes+d computed / time / per delta', align: 'right' },
+      { header: 'rebuilt blocks bytes / bytes+d', align: 'right' },
+      { header: 'bytes+d served / computed / time / per computed', align: 'right' },
       { header: 'server CPU bytes / bytes+d', align: 'right' },
       { header: 'target (bytes+deltas ÷ xdelta3)', align: 'left' },
     ],
@@ -1145,7 +1147,7 @@ function renderResults(
     '`--prefer bytes --no-deltas` (xz blocks rebuilt from content chunks wherever that is expected to fetch fewer bytes).',
     'Both without chunks as deltas, so these columns mean what they did before deltas; the Deltas table has the default.',
     'LXD = the xdelta3 -e -9 delta when the host holds the build the delta starts from, else the full image.',
-    `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc\`.`,
+    `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc --no-deltas\`.`,
     'whole units = the new image\'s squashfs units (blocks, metadata blocks, tables) the held image lacks byte for byte,',
     'with no index: what matching only whole units fetches.',
     'content floor = xz -9 of `xdelta3 -e -9 -S none -B <held image size>` between uncompressed squashfs images',
@@ -1173,9 +1175,11 @@ function renderResults(
     '`--prefer bytes` with deltas, everything received (index and manifest included); bytes (no deltas) = lxchunk bytes',
     'above. The server starts each case on an empty delta cache; bytes+deltas runs first (computes every delta it gets),',
     'time+deltas after it (may reuse those). chunksAsDeltas = chunks that came as deltas of all chunks fetched (compressed',
-    'and content). bytes+d computed / time / per delta = the server\'s lxchunk_deltas_computed_total and',
-    'lxchunk_delta_compute_seconds_total during the bytes+deltas pull (zstd on its event loop: one core), and their',
-    'quotient. server CPU = user + sys of the server process during the bytes pull without / with deltas (all its work).',
+    'and content). rebuilt blocks = xz blocks the bytes pull re-encoded without / with deltas (with deltas, a content chunk',
+    'that names bases is planned at a fraction of its size). bytes+d served / computed / time / per computed = the server\'s',
+    'lxchunk_deltas_served_total, lxchunk_deltas_computed_total and lxchunk_delta_compute_seconds_total during the',
+    'bytes+deltas pull (zstd on its event loop: one core; computed but not served = declined, the plain chunk was smaller),',
+    'and time per computed delta. server CPU = user + sys of the server process during the bytes pull without / with deltas.',
     `Targets (issue): ${DELTA_TARGETS.map((t) => `${t.profile} ${t.case} ≤ ${t.ratio}×`).join(', ')} the xdelta3 delta;`,
     'stale host and other variant: report only (LXD sends the full image there).',
     '',
