@@ -30,23 +30,34 @@ const METADATA_BYTES = 4096;
  * sha256s and a fingerprint computed as LXD does (sha256 of metadata ‖ rootfs).
  */
 export function randomImage(bytes: number, params: ChunkParams, seed = 1): RandomImage {
-  const fingerprintHash = createHash('sha256');
   const metadataBytes = randomFillSync(Buffer.allocUnsafe(METADATA_BYTES));
   const metadata: ImageChunk = { id: chunkId(metadataBytes), length: metadataBytes.length, bytes: metadataBytes };
-  fingerprintHash.update(metadataBytes);
-
-  const rootfsHash = createHash('sha256');
   const rootfs: ImageChunk[] = [];
   for (const length of cdcLikeSizes(bytes, params, seed)) {
     const chunk = randomFillSync(Buffer.allocUnsafe(length));
-    rootfsHash.update(chunk);
-    fingerprintHash.update(chunk);
     rootfs.push({ id: chunkId(chunk), length, bytes: chunk });
+  }
+  return assembleImage(metadata, rootfs, params, `random ${bytes}-byte rootfs, avg chunk ${params.avg}`);
+}
+
+/**
+ * The image made of these chunks (every one still holding its bytes): sha256s, the fingerprint
+ * as LXD computes it (sha256 of metadata ‖ rootfs) and a public container manifest.
+ */
+export function assembleImage(metadata: ImageChunk, rootfs: readonly ImageChunk[], params: ChunkParams, description: string): RandomImage {
+  const fingerprintHash = createHash('sha256');
+  const rootfsHash = createHash('sha256');
+  fingerprintHash.update(metadata.bytes!);
+  let bytes = 0;
+  for (const chunk of rootfs) {
+    rootfsHash.update(chunk.bytes!);
+    fingerprintHash.update(chunk.bytes!);
+    bytes += chunk.length;
   }
   const fingerprint = fingerprintHash.digest('hex');
   const metadataIndex: ChunkIndex = {
     size: metadata.length,
-    sha256: createHash('sha256').update(metadataBytes).digest('hex'),
+    sha256: createHash('sha256').update(metadata.bytes!).digest('hex'),
     params,
     method: 'cdc',
     chunks: [{ id: metadata.id, length: metadata.length }],
@@ -64,7 +75,7 @@ export function randomImage(bytes: number, params: ChunkParams, seed = 1): Rando
     architecture: 'x86_64',
     created: new Date().toISOString(),
     public: true,
-    properties: { os: 'bench', description: `random ${bytes}-byte rootfs, avg chunk ${params.avg}` },
+    properties: { os: 'bench', description },
     files: [
       { role: 'metadata', index: metadataIndex },
       { role: 'rootfs', index: rootfsIndex },

@@ -4,7 +4,12 @@
  * public manifest; fetch every chunk with ChunkServerClient.fetchChunks (verified, as a host
  * would) and with a raw streaming POST /v1/chunks/fetch that only counts bytes; then wrk against
  * single-chunk GETs, on our server and on nginx serving the same chunk files statically.
- * Run: node bench/dist/server.bench.js [--json] [--bytes 1G] [--seconds 10] [--avg 64,32]
+ * Chunks as deltas, on the same server: a smaller random image and an edited copy of it (1 chunk in
+ * --delta-every changed by a few small edits) are pushed; the copy's new chunks are fetched in one
+ * go plain, then naming the chunks they replaced as bases (ReplacedChunks, as `chunk pull` names
+ * them): first on an empty delta cache (the server computes every delta), then the same fetch again
+ * (answered from the cache).
+ * Run: node bench/dist/server.bench.js [--json] [--bytes 1G] [--seconds 10] [--avg 64,32] [--delta-bytes 256M]
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -14,14 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_FETCH_IDS, forEachBounded } from '@lxchunk/client';
-import { FRAME_HEADER_BYTES } from '@lxchunk/format';
+import { FRAME_HEADER_BYTES, type DeltaBaseSource } from '@lxchunk/format';
+import { ReplacedChunks } from '@lxchunk/sync';
 import { cdcParams, seededUnit } from './cdc-like-sizes.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
+import { deltaStatsBetween, scrapeMetrics, type DeltaServerStats } from './delta-metrics.js';
+import { editedImage } from './edited-image.js';
 import { which } from './measure.js';
 import { startNginx } from './nginx-process.js';
 import { processCpuSeconds } from './process-cpu.js';
-import { randomImage } from './random-image.js';
+import { randomImage, type ImageChunk, type RandomImage } from './random-image.js';
 import { rawBatchFetch } from './raw-batch-fetch.js';
 import { runWrk, writeWrkScript, type WrkResult } from './run-wrk.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
@@ -39,6 +47,9 @@ const USAGE = `usage: node bench/dist/server.bench.js [options]
   --threads N           wrk threads (default 2; env BENCH_THREADS)
   --upload-concurrency N  putChunk calls in flight (default 8)
   --fetch-concurrency N   fetch batches in flight, client and raw (default 4, the client's default)
+  --delta-bytes SIZE    rootfs bytes of the image pair for chunks as deltas, 0 to skip them
+                        (default 256M; env BENCH_DELTA_BYTES)
+  --delta-every N       in the edited copy, about 1 chunk in N is changed (default 4)
   --profile DIR         run the server under node --cpu-prof, profiles written to DIR
   --json                print one JSON object with the raw numbers instead of tables
 Scratch data lives in .bench-cache/server-<pid>/ and is removed at the end.`;
@@ -57,6 +68,8 @@ interface Options {
   readonly threads: number;
   readonly uploadConcurrency: number;
   readonly fetchConcurrency: number;
+  readonly deltaBytes: number;
+  readonly deltaEvery: number;
   readonly profileDir: string | undefined;
   readonly json: boolean;
 }
@@ -87,6 +100,38 @@ interface SetResult {
   readonly fetchClient: Timed;
   readonly fetchRaw: Timed & { wireBytes: number };
   readonly wrk: WrkRow[];
+  readonly deltas: DeltaFetchResult | undefined;
+}
+
+/** One batched fetch of the edited image's new chunks. */
+interface DeltaFetch {
+  readonly seconds: number;
+  /** Target (chunk) bytes delivered per second, MB = 10^6. */
+  readonly mbps: number;
+  /** Response body bytes: framing and payloads (deltas or chunks). */
+  readonly wireBytes: number;
+  /** Chunks the client decoded from deltas. */
+  readonly chunksAsDeltas: number;
+  /** The server's delta counters (/metrics) during the fetch. */
+  readonly server: DeltaServerStats;
+  /** Server process CPU (user + system) during the fetch, seconds. */
+  readonly serverCpuSeconds: number | undefined;
+}
+
+interface DeltaFetchResult {
+  readonly baseBytes: number;
+  readonly every: number;
+  /** The edited image's chunks its base lacks: the ids fetched. */
+  readonly chunks: number;
+  readonly targetBytes: number;
+  /** Of them, how many had bases named, and how many bases on average. */
+  readonly withBases: number;
+  readonly meanBases: number;
+  readonly plain: DeltaFetch;
+  /** Naming bases, on an empty delta cache. */
+  readonly cold: DeltaFetch;
+  /** The same fetch again. */
+  readonly cached: DeltaFetch;
 }
 
 function log(line: string): void {
@@ -105,6 +150,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       threads: { type: 'string' },
       'upload-concurrency': { type: 'string' },
       'fetch-concurrency': { type: 'string' },
+      'delta-bytes': { type: 'string' },
+      'delta-every': { type: 'string' },
       profile: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -124,9 +171,15 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     threads: Math.round(positive(values.threads ?? env.BENCH_THREADS ?? '2', '--threads')),
     uploadConcurrency: Math.round(positive(values['upload-concurrency'] ?? '8', '--upload-concurrency')),
     fetchConcurrency: Math.round(positive(values['fetch-concurrency'] ?? '4', '--fetch-concurrency')),
+    deltaBytes: parseDeltaBytes(values['delta-bytes'] ?? env.BENCH_DELTA_BYTES ?? '256M'),
+    deltaEvery: positive(values['delta-every'] ?? '4', '--delta-every'),
     profileDir: values.profile ? resolve(values.profile) : undefined,
     json: values.json,
   };
+}
+
+function parseDeltaBytes(text: string): number {
+  return text.trim() === '0' ? 0 : parseSize(text);
 }
 
 function findTool(name: string): string {
@@ -175,6 +228,94 @@ async function checkSameBytes(ids: readonly string[], ours: string, nginx: strin
       }
     }
   }
+}
+
+/**
+ * Chunks as deltas: a random image of --delta-bytes and an edited copy pushed to `server`; the
+ * copy's new chunks fetched plain, then naming bases (cold delta cache), then the same again.
+ */
+async function measureDeltas(
+  avgKiB: number,
+  options: Options,
+  server: { url: string; pid: number | undefined },
+  token: string,
+  cleanup: CleanupStack,
+): Promise<DeltaFetchResult> {
+  const params = cdcParams(Math.round(avgKiB * KiB));
+  log(`avg ${avgKiB} KiB, chunks as deltas: ${formatBytes(options.deltaBytes)} image and a copy with 1 chunk in ${options.deltaEvery} edited`);
+  const base = randomImage(options.deltaBytes, params, Math.round(avgKiB * 1000) + 1);
+  const { image: next, edited } = editedImage(base, params, options.deltaEvery, Math.round(avgKiB * 1000) + 2);
+  const pusher = new ChunkServerClient({ url: server.url, token });
+  const closePusher = cleanup.add('close delta push client', () => pusher.close());
+  const push = async (image: RandomImage, chunks: readonly ImageChunk[]) => {
+    await forEachBounded(chunks, options.uploadConcurrency, async (chunk, _index, signal) => {
+      await pusher.putChunk(chunk.id, chunk.bytes!, { signal });
+    });
+    const committed = await pusher.putManifest(image.fingerprint, image.manifest);
+    if (committed !== 'created') throw new Error(`manifest ${image.fingerprint} was ${committed}, expected created`);
+  };
+  await push(base, [base.metadata, ...base.rootfs]);
+  await push(next, edited);
+  await closePusher();
+
+  // What a host holding `base` names, as `chunk pull` does: the chunks each new one replaced.
+  const held = new Map(base.rootfs.map((chunk) => [chunk.id, chunk.bytes!]));
+  const ids = [...new Set(edited.map((chunk) => chunk.id))].filter((id) => !held.has(id));
+  const lacking = new Set(ids);
+  const replaced = new ReplacedChunks([base.rootfs.map(({ id, length }) => ({ id, length }))]);
+  replaced.plan(
+    next.rootfs.map(({ id, length }) => ({ id, length })),
+    (id) => lacking.has(id),
+  );
+  const deltaBases: DeltaBaseSource = { basesFor: (id) => replaced.basesFor(id), read: async (id) => held.get(id) };
+  const named = ids.map((id) => replaced.basesFor(id)?.length ?? 0);
+  const targetBytes = edited.filter((chunk) => lacking.has(chunk.id)).reduce((sum, chunk) => sum + chunk.length, 0);
+
+  const fetchOnce = async (withBases: boolean): Promise<DeltaFetch> => {
+    const client = new ChunkServerClient({ url: server.url, concurrency: options.fetchConcurrency });
+    try {
+      const before = await scrapeMetrics(server.url);
+      let delivered = 0;
+      const { result, cpuSeconds } = await withCpu(server.pid, async () => {
+        const started = performance.now();
+        const fetched = await client.fetchChunks(ids, (_id, bytes) => {
+          delivered += bytes.length;
+        }, withBases ? { deltaBases } : {});
+        return { fetched, seconds: (performance.now() - started) / 1000 };
+      });
+      if (result.fetched.missing.length > 0 || delivered !== targetBytes) {
+        throw new Error(`delta fetch: ${result.fetched.missing.length} missing, ${delivered} of ${targetBytes} bytes delivered`);
+      }
+      const stats = deltaStatsBetween(before, await scrapeMetrics(server.url));
+      return {
+        seconds: result.seconds,
+        mbps: targetBytes / MB / result.seconds,
+        wireBytes: client.bytesReceived,
+        chunksAsDeltas: client.chunksAsDeltas,
+        server: stats,
+        serverCpuSeconds: cpuSeconds,
+      };
+    } finally {
+      await client.close();
+    }
+  };
+  log(`fetching ${formatCount(ids.length)} new chunks (${formatBytes(targetBytes)}): plain (after a warm-up), naming bases on an empty delta cache, again`);
+  await fetchOnce(false);
+  const plain = await fetchOnce(false);
+  const cold = await fetchOnce(true);
+  const cached = await fetchOnce(true);
+  if (cold.server.cacheHits > 0) log(`the "cold" fetch found ${cold.server.cacheHits} deltas in the cache: the cache was not empty`);
+  return {
+    baseBytes: base.rootfsBytes,
+    every: options.deltaEvery,
+    chunks: ids.length,
+    targetBytes,
+    withBases: named.filter((n) => n > 0).length,
+    meanBases: named.reduce((sum, n) => sum + n, 0) / Math.max(1, named.filter((n) => n > 0).length),
+    plain,
+    cold,
+    cached,
+  };
 }
 
 async function runSet(avgKiB: number, options: Options, workDir: string, cleanup: CleanupStack, tools: { wrk: string; nginx: string }): Promise<SetResult> {
@@ -245,6 +386,8 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
   }
   await closeReader();
 
+  const deltas = options.deltaBytes > 0 ? await measureDeltas(avgKiB, options, { url: server.url, pid: serverPid }, token, cleanup) : undefined;
+
   // Single-chunk GETs: our server, then nginx on the same files.
   const idsFile = join(workDir, `ids-${avgKiB}k.txt`);
   await writeFile(idsFile, `${shuffled(ids, 7).join('\n')}\n`);
@@ -297,6 +440,7 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
     fetchClient: timed(clientSeconds, image.rootfsBytes, clientCpu, ids.length),
     fetchRaw: { ...timed(rawSeconds, image.rootfsBytes, rawCpu, ids.length), wireBytes: expectedWire },
     wrk,
+    deltas,
   };
 }
 
@@ -316,6 +460,7 @@ function report(options: Options, sets: readonly SetResult[], load: { start: num
         runs: options.runs,
         wrk: { seconds: options.seconds, threads: options.threads, connections: options.connections },
         fetchConcurrency: options.fetchConcurrency,
+        delta: { bytes: options.deltaBytes, every: options.deltaEvery },
         loadAverage1m: load,
         sets,
         targets: { fetchMBps: FETCH_TARGET_MBPS, fetchMet, getRatioToNginx: GET_TARGET_RATIO, getMet },
@@ -389,6 +534,60 @@ function report(options: Options, sets: readonly SetResult[], load: { start: num
       rows,
     ),
   );
+  const withDeltas = sets.filter((s) => s.deltas !== undefined);
+  if (withDeltas.length > 0) {
+    const first = withDeltas[0]!.deltas!;
+    console.log(
+      `\nchunks as deltas: a ${formatBytes(first.baseBytes)} random image and a copy with about 1 chunk in ${first.every} changed ` +
+        `(two 32-byte overwrites, one 16-byte insertion); one fetchChunks of the copy's new chunks, as a host holding the first ` +
+        `fetches them: plain, then naming the chunks they replaced as bases (ReplacedChunks) on an empty delta cache (cold), then ` +
+        `the same again (cached). MB/s = chunk bytes delivered (decoded, verified) per second; wire = response bytes; ` +
+        `computed / hits and compute time from the server's /metrics (zstd on its event loop); server CPU = its process's user + system.\n`,
+    );
+    const rows: Row[] = [];
+    for (const s of withDeltas) {
+      const d = s.deltas!;
+      if (rows.length > 0) rows.push(SEPARATOR);
+      for (const [what, f] of [
+        ['plain', d.plain],
+        ['deltas, cold', d.cold],
+        ['deltas, cached', d.cached],
+      ] as const) {
+        rows.push([
+          `${label(s)}: ${formatCount(d.chunks)} chunks, ${formatBytes(d.targetBytes)}`,
+          what,
+          f.mbps.toFixed(0),
+          `${formatBytes(f.wireBytes)} (${((100 * f.wireBytes) / d.targetBytes).toFixed(f.wireBytes < d.targetBytes / 10 ? 2 : 1)}%)`,
+          formatCount(f.chunksAsDeltas),
+          `${formatCount(f.server.deltasComputed)} / ${formatCount(f.server.cacheHits)}`,
+          f.server.deltasComputed > 0 ? `${((f.server.computeSeconds / f.server.deltasComputed) * 1e6).toFixed(0)}` : '-',
+          f.serverCpuSeconds === undefined ? '?' : ((f.serverCpuSeconds * 1e6) / d.chunks).toFixed(0),
+          `${(f.seconds * 1000).toFixed(0)}`,
+        ]);
+      }
+    }
+    console.log(
+      renderTable(
+        [
+          { header: 'chunks', align: 'left' },
+          { header: 'fetch', align: 'left' },
+          { header: 'MB/s', align: 'right' },
+          { header: 'wire (of chunk bytes)', align: 'right' },
+          { header: 'as deltas', align: 'right' },
+          { header: 'computed / cache hits', align: 'right' },
+          { header: 'compute µs/delta', align: 'right' },
+          { header: 'server CPU µs/chunk', align: 'right' },
+          { header: 'ms', align: 'right' },
+        ],
+        rows,
+      ),
+    );
+    console.log(
+      withDeltas
+        .map((s) => `${label(s)}: ${formatCount(s.deltas!.withBases)} of ${formatCount(s.deltas!.chunks)} chunks named bases (${s.deltas!.meanBases.toFixed(1)} on average)`)
+        .join('; '),
+    );
+  }
   console.log('');
   for (const s of sets) {
     const fetchOk = s.fetchClient.mbps >= FETCH_TARGET_MBPS;

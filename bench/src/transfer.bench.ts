@@ -8,16 +8,19 @@
  * real `chunk serve`; the host pulls the held image into a fresh cache (as it would have got it),
  * then `chunk pull --json` of the new one with (a copy of) that cache and the held image as seed;
  * its bytesFetched counts everything received (the manifest, compressed against the held image's,
- * with its indexes, batch framing, chunks). Twice: `--prefer time` (compressed chunks only, no
- * re-encoding) and `--prefer bytes` (xz blocks rebuilt from content chunks wherever that costs
- * fewer bytes).
+ * with its indexes, batch framing, chunks). Twice with --no-deltas: `--prefer time` (compressed
+ * chunks only, no re-encoding) and `--prefer bytes` (xz blocks rebuilt from content chunks wherever
+ * that costs fewer bytes); then both again with chunks as deltas (the product default: each missing
+ * chunk names the seed chunks it replaced, the server may answer a zstd delta against them), with
+ * the server's delta counters (/metrics) before and after each. The server starts every case with
+ * an empty delta cache; the stock update's bytes pull with deltas runs once more, against the cache.
  * Beside it, from the same files in the same run: `xdelta3 -e -9` of the pair (what LXD's
  * simplestreams delta costs, or the full image where no delta applies), casync's new chunk files
- * plus its index (same average chunk size), `chunk estimate --chunking cdc` (lxchunk without
- * squashfs-aware cuts), and the content floor: `xdelta3 -e -9` between uncompressed squashfs
+ * plus its index (same average chunk size), `chunk estimate --chunking cdc --no-deltas` (lxchunk
+ * without squashfs-aware cuts, as the time pull without deltas), and the content floor: `xdelta3 -e -9` between uncompressed squashfs
  * images of the same two trees, then `xz -9` of that delta.
  * Wall time, for the cases of --timed, at each link rate of --rates: the real `chunk pull`
- * processes (--prefer time, bytes and auto) through a throttling proxy in front of the server;
+ * processes (--prefer time, bytes and auto, deltas on) through a throttling proxy in front of the server;
  * the full download and LXD's path computed (bytes / rate, plus the measured `xdelta3 -d`).
  * Push cost: CPU (user + sys, worker threads included) of each `chunk push` next to that of a
  * fresh mksquashfs of the same tree with the profile's options.
@@ -32,13 +35,15 @@ import { parseArgs } from 'node:util';
 import { renderBarChartSvg } from './bar-chart-svg.js';
 import { benchArgs, positive } from './bench-args.js';
 import { cachedBuild, type CacheRecord } from './build-cache.js';
-import { createToken, startChunkServer } from './chunk-server-process.js';
+import { createToken, startChunkServer, type ChunkServerProcess } from './chunk-server-process.js';
 import { CleanupStack } from './cleanup-stack.js';
 import type { PullJson as PullOutput, PushJson as PushOutput } from './cli-json.js';
 import { run } from './exec.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
 import { which } from './measure.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
+import { deltaStatsBetween, msPerComputedDelta, scrapeMetrics, type DeltaServerStats } from './delta-metrics.js';
+import { processCpuSeconds } from './process-cpu.js';
 import { DISTROBUILDER_ARGS } from './squashfs.js';
 import { squashfsUnitBound } from './squashfs-unit-bound.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
@@ -56,10 +61,13 @@ const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--
             (default bench/results)
   --json    print the raw numbers as one JSON object instead of the table
   --source  where the test trees come from (default auto: debootstrap, else this host's /usr)
-  --timed   the cases whose update wall time is measured through a throttled link
-            (default ${DEFAULT_TIMED}; 'all', or none with '')
+  --timed   the cases whose update wall time is measured through a throttled link, with deltas
+            on (default ${DEFAULT_TIMED};
+            'all', or none with '')
   --rates   the simulated link rates in Mbit/s (default 10,100)
   --runs    timed pulls per mode, case and rate; the median is reported (default 3)
+Every case pulls four times unthrottled: --prefer time and bytes with --no-deltas (the BYTES and
+content tables), and again with deltas (the Deltas table, with the server's /metrics delta counters).
 Test images are cached in .bench-cache/ (or $LXCHUNK_BENCH_CACHE); building them needs root and a
 Debian mirror the first time.`;
 
@@ -75,6 +83,18 @@ const CONTENT_TARGETS: ReadonlyArray<{ case: string; ratio: number }> = [
   { case: 'rebuild', ratio: 1.0 },
   { case: 'add-packages', ratio: 0.8 },
 ];
+/**
+ * The chunks-as-deltas targets (issue): `--prefer bytes` with deltas (the product default), index
+ * and manifest included, against the xdelta3 delta. Stale host and other variant: report only.
+ */
+const DELTA_TARGETS: ReadonlyArray<{ profile: ProfileName; case: string; ratio: number }> = [
+  { profile: 'stock', case: 'update', ratio: 0.5 },
+  { profile: 'stock', case: 'rebuild', ratio: 0.5 },
+  { profile: 'stock', case: 'add-packages', ratio: 0.75 },
+  { profile: 'no-fragments', case: 'update', ratio: 0.5 },
+];
+/** The case whose bytes pull with deltas runs again, to show the server's delta cache. */
+const CACHED_CASE = { profile: 'stock' as ProfileName, case: 'update' };
 /** `--prefer auto` may be this much slower than the better of time and bytes. */
 const AUTO_SLACK = 1.1;
 /** Push CPU at most this times mksquashfs's for the same image. */
@@ -124,10 +144,21 @@ interface PullSummary {
   readonly rebuildCpuSeconds: number;
   readonly bytesRebuilt: number;
   readonly contentChunksFetched: number;
+  /** Chunks that came as deltas against the seed chunks they replaced (0 with --no-deltas). */
+  readonly chunksAsDeltas: number;
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
   /** The machine's 1-minute load average when the pull started: other work slows wall time. */
   readonly loadAverage: number;
+}
+
+/** An unthrottled pull straight from the server, with what the server did meanwhile. */
+interface ServedPull extends PullSummary {
+  readonly deltas: boolean;
+  /** The server's delta counters (/metrics), after minus before the pull. */
+  readonly server: DeltaServerStats;
+  /** User + system CPU of the server process during the pull; null without /proc. */
+  readonly serverCpuSeconds: number | null;
 }
 
 interface CaseResult {
@@ -141,13 +172,19 @@ interface CaseResult {
   readonly xdeltaPairBytes: number;
   readonly xdeltaApplies: boolean;
   readonly casyncBytes: number | null;
-  /** `chunk pull --prefer time` with the held image as seed: everything received (the compressed path). */
+  /** `chunk pull --prefer time --no-deltas` with the held image as seed: everything received (the compressed path). */
   readonly lxchunkBytes: number;
   readonly lxchunkChunksFetched: number;
-  readonly pullTime: PullSummary;
-  /** `chunk pull --prefer bytes`: xz blocks rebuilt from content where that fetches fewer bytes. */
-  readonly pullBytes: PullSummary;
-  /** `chunk estimate --chunking cdc`: the same pull with plain CDC cuts. */
+  readonly pullTime: ServedPull;
+  /** `chunk pull --prefer bytes --no-deltas`: xz blocks rebuilt from content where that fetches fewer bytes. */
+  readonly pullBytes: ServedPull;
+  /** `chunk pull --prefer time` with deltas (the default), after pullBytesDeltas. */
+  readonly pullTimeDeltas: ServedPull;
+  /** `chunk pull --prefer bytes` with deltas: the case's first pull with deltas, on an empty delta cache. */
+  readonly pullBytesDeltas: ServedPull;
+  /** The same pull as pullBytesDeltas once more, against the server's delta cache (CACHED_CASE only). */
+  readonly pullBytesDeltasCached: ServedPull | null;
+  /** `chunk estimate --chunking cdc --no-deltas`: the time pull with plain CDC cuts. */
   readonly lxchunkCdcBytes: number;
   /** The squashfs units of the new image the held one lacks (squashfsUnitBound) plus the metadata tarball. */
   readonly unitBoundBytes: number;
@@ -325,6 +362,54 @@ interface Server {
   readonly readEnv: NodeJS.ProcessEnv;
 }
 
+/**
+ * The profile's `chunk serve`, which can start again on an empty delta cache (a fresh URL: port 0),
+ * so each case's first pull with deltas computes every delta it gets.
+ */
+class MainServer implements Server {
+  private constructor(
+    private server: ChunkServerProcess,
+    private readonly dataDir: string,
+    readonly pushEnv: NodeJS.ProcessEnv,
+    readonly readEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  static async start(dataDir: string): Promise<MainServer> {
+    const server = await startChunkServer({ root, dataDir });
+    try {
+      const pushEnv = { LXCHUNK_TOKEN: await createToken(root, dataDir, 'ci', 'push') };
+      const readEnv = { LXCHUNK_TOKEN: await createToken(root, dataDir, 'host', 'read') };
+      return new MainServer(server, dataDir, pushEnv, readEnv);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  get pid(): number | undefined {
+    return this.server.process.pid;
+  }
+
+  /** Stops the server, removes DATA/delta-cache and starts it again. */
+  async withFreshDeltaCache(): Promise<void> {
+    await this.server.stop();
+    await rm(join(this.dataDir, 'delta-cache'), { recursive: true, force: true });
+    this.server = await startChunkServer({ root, dataDir: this.dataDir });
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}
+
+async function serverCpu(pid: number | undefined): Promise<number | undefined> {
+  return pid === undefined ? undefined : processCpuSeconds(pid);
+}
+
 interface TimingPlan {
   readonly cases: ReadonlySet<string>;
   readonly mbitRates: readonly number[];
@@ -351,8 +436,11 @@ class Host {
     return new Host(have, template, scratch);
   }
 
-  /** One real `chunk pull` of `want` from `url` (the server, or a throttling proxy in front of it), timed. */
-  async pull(want: Pushed, prefer: Prefer, url: string, readEnv: NodeJS.ProcessEnv): Promise<PullSummary> {
+  /**
+   * One real `chunk pull` of `want` from `url` (the server, or a throttling proxy in front of it),
+   * timed; `deltas: false` adds --no-deltas.
+   */
+  async pull(want: Pushed, prefer: Prefer, url: string, readEnv: NodeJS.ProcessEnv, deltas: boolean): Promise<PullSummary> {
     const out = join(this.scratch, 'pulled');
     const cache = join(this.scratch, 'host-cache');
     await rm(out, { recursive: true, force: true });
@@ -361,7 +449,22 @@ class Host {
     const loadAverage = loadavg()[0]!;
     const timed = await runTimed(
       chunkBin,
-      ['pull', '--json', '--prefer', prefer, want.fingerprint, '--out', out, '--cache', cache, '--seed', this.have.image.path, '--seed', this.have.metadata],
+      [
+        'pull',
+        '--json',
+        '--prefer',
+        prefer,
+        ...(deltas ? [] : ['--no-deltas']),
+        want.fingerprint,
+        '--out',
+        out,
+        '--cache',
+        cache,
+        '--seed',
+        this.have.image.path,
+        '--seed',
+        this.have.metadata,
+      ],
       { env: { ...process.env, ...readEnv, LXCHUNK_SERVER: url } },
     );
     const pull = JSON.parse(timed.stdout) as PullOutput;
@@ -377,6 +480,7 @@ class Host {
       rebuildCpuSeconds: pull.rebuildCpuSeconds,
       bytesRebuilt: pull.bytesRebuilt,
       contentChunksFetched: pull.contentChunksFetched,
+      chunksAsDeltas: pull.chunksAsDeltas,
       wallSeconds: timed.wallSeconds,
       cpuSeconds: timed.cpuSeconds,
       loadAverage,
@@ -452,7 +556,7 @@ function median<T>(values: readonly T[], by: (value: T) => number): T {
 async function measureProfile(
   images: TestImageSet,
   profile: ProfileName,
-  server: Server,
+  server: MainServer,
   ciServer: Server,
   scratch: string,
   casync: string | undefined,
@@ -480,17 +584,44 @@ async function measureProfile(
     const xdelta = await xdeltaPair(have.image.path, want.image.path, scratch, timed && xdeltaApplies);
     const xdeltaPairBytes = xdelta.bytes + metadataBytes;
     const lxd = { bytes: xdeltaApplies ? xdeltaPairBytes : fullBytes, decodeSeconds: xdeltaApplies ? xdelta.decodeSeconds : 0 };
+    // Every case starts on an empty delta cache: its first pull with deltas computes them all.
+    await server.withFreshDeltaCache();
     const host = await Host.prepare(have, server, scratch);
-    let pullTime: PullSummary;
-    let pullBytes: PullSummary;
+    const served = async (prefer: Prefer, deltas: boolean, what: string): Promise<ServedPull> => {
+      log(`${profile}: ${spec.name}: pull --prefer ${prefer}${deltas ? ' with deltas' : ' --no-deltas'}${what}`);
+      const before = await scrapeMetrics(server.url);
+      const cpuBefore = await serverCpu(server.pid);
+      const pull = await host.pull(want, prefer, server.url, server.readEnv, deltas);
+      const cpuAfter = await serverCpu(server.pid);
+      const stats = deltaStatsBetween(before, await scrapeMetrics(server.url));
+      log(
+        `  ${formatBytes(pull.bytesFetched)}, ${pull.chunksAsDeltas} chunks as deltas; server: ${stats.deltasServed} served, ` +
+          `${stats.deltasComputed} computed in ${stats.computeSeconds.toFixed(2)} s, ${stats.cacheHits} cache hits`,
+      );
+      if (!deltas && (pull.chunksAsDeltas > 0 || stats.deltasServed > 0)) log(`  ODD: a --no-deltas pull got deltas`);
+      return {
+        ...pull,
+        deltas,
+        server: stats,
+        serverCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? null : cpuAfter - cpuBefore,
+      };
+    };
+    let pullTime: ServedPull;
+    let pullBytes: ServedPull;
+    let pullBytesDeltas: ServedPull;
+    let pullTimeDeltas: ServedPull;
+    let pullBytesDeltasCached: ServedPull | null = null;
     try {
-      pullTime = await host.pull(want, 'time', server.url, server.readEnv);
-      pullBytes = await host.pull(want, 'bytes', server.url, server.readEnv);
+      pullTime = await served('time', false, '');
+      pullBytes = await served('bytes', false, '');
+      pullBytesDeltas = await served('bytes', true, ' (empty delta cache)');
+      pullTimeDeltas = await served('time', true, '');
+      if (profile === CACHED_CASE.profile && spec.name === CACHED_CASE.case) pullBytesDeltasCached = await served('bytes', true, ' again (delta cache)');
       if (timed) timings.push(await timeCase(profile, spec.name, host, want, fullBytes, lxd, server, timing));
     } finally {
       await host.close();
     }
-    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--seed', have.image.path, want.image.path]);
+    const cdc = await chunkJson<{ bytesFetched: number }>(['estimate', '--json', '--chunking', 'cdc', '--no-deltas', '--seed', have.image.path, want.image.path]);
     const pair = `${spec.have}→${spec.want}`;
     let floor = floors.get(pair);
     if (!floor) {
@@ -511,6 +642,9 @@ async function measureProfile(
       lxchunkChunksFetched: pullTime.chunksFetched,
       pullTime,
       pullBytes,
+      pullTimeDeltas,
+      pullBytesDeltas,
+      pullBytesDeltasCached,
       lxchunkCdcBytes: cdc.bytesFetched + metadataBytes,
       unitBoundBytes: (await squashfsUnitBound(have.image.path, want.image.path)) + metadataBytes,
       contentFloorBytes: floor.bytes + metadataBytes,
@@ -541,10 +675,12 @@ async function timeCase(
         const runs: PullSummary[] = [];
         for (let i = 0; i < timing.runs; i++) {
           log(`${profile}: ${name} at ${mbit} Mbit/s: pull --prefer ${prefer}${timing.runs > 1 ? ` (run ${i + 1}/${timing.runs})` : ''}`);
-          runs.push(await host.pull(want, prefer, proxy.url, server.readEnv));
+          runs.push(await host.pull(want, prefer, proxy.url, server.readEnv, true));
         }
         pulls[prefer] = median(runs, (r) => r.wallSeconds);
-        log(`  ${pulls[prefer].wallSeconds.toFixed(1)} s, ${formatBytes(pulls[prefer].bytesFetched)}, ${pulls[prefer].blocksRebuilt} blocks rebuilt`);
+        log(
+          `  ${pulls[prefer].wallSeconds.toFixed(1)} s, ${formatBytes(pulls[prefer].bytesFetched)}, ${pulls[prefer].blocksRebuilt} blocks rebuilt, ${pulls[prefer].chunksAsDeltas} chunks as deltas`,
+        );
       }
       rates.push({
         mbitPerSecond: mbit,
@@ -582,6 +718,12 @@ function signedBytes(bytes: number): string {
   return `${bytes > 0 ? '+' : '-'}${formatBytes(Math.abs(bytes))}`;
 }
 
+function deltaTarget(r: CaseResult, ratio: number): { value: number; limit: number; met: boolean } {
+  const value = r.pullBytesDeltas.bytesFetched;
+  const limit = ratio * r.xdeltaPairBytes;
+  return { value, limit, met: value <= limit };
+}
+
 function evaluateTargets(results: readonly CaseResult[], timings: readonly CaseTiming[], costs: readonly PushCost[]): TargetResult[] {
   const targets: TargetResult[] = [];
   for (const { case: name, ratio } of CONTENT_TARGETS) {
@@ -596,6 +738,19 @@ function evaluateTargets(results: readonly CaseResult[], timings: readonly CaseT
       limit: `≤ ${ratio.toFixed(2)}× = ${formatBytes(limit)}`,
       met: value <= limit,
       margin: `${signedBytes(value - limit)} (${relative(value, limit)})`,
+    });
+  }
+  for (const target of DELTA_TARGETS) {
+    const r = results.find((x) => x.profile === target.profile && x.case === target.case);
+    if (!r) continue;
+    const check = deltaTarget(r, target.ratio);
+    targets.push({
+      group: 'chunks as deltas: --prefer bytes with deltas ≤ k × xdelta3 delta (index and manifest included)',
+      what: `${r.profile} ${r.case}`,
+      value: `${formatBytes(check.value)} = ${(check.value / r.xdeltaPairBytes).toFixed(2)}×`,
+      limit: `≤ ${target.ratio.toFixed(2)}× = ${formatBytes(check.limit)}`,
+      met: check.met,
+      margin: `${signedBytes(check.value - check.limit)} (${relative(check.value, check.limit)})`,
     });
   }
   for (const r of results) {
@@ -738,6 +893,105 @@ function renderContentTable(results: readonly CaseResult[]): string {
       { header: 'rebuild CPU rep./meas.', align: 'right' },
     ],
     rows,
+  );
+}
+
+/** Chunks as deltas of all the pull fetched (compressed and content chunks). */
+function asDeltas(p: PullSummary): string {
+  return `${p.chunksAsDeltas} of ${p.chunksFetched + p.contentChunksFetched}`;
+}
+
+function cpu(seconds: number | null): string {
+  return seconds === null ? '?' : `${seconds.toFixed(2)} s`;
+}
+
+function renderDeltasTable(results: readonly CaseResult[]): string {
+  const share = (bytes: number, result: CaseResult) => formatPercent(bytes / result.fullBytes);
+  const rows: Row[] = [];
+  for (const profile of SQUASHFS_PROFILES) {
+    if (rows.length) rows.push(SEPARATOR);
+    for (const r of results.filter((x) => x.profile === profile.name)) {
+      const b = r.pullBytes;
+      const td = r.pullTimeDeltas;
+      const bd = r.pullBytesDeltas;
+      const target = DELTA_TARGETS.find((t) => t.profile === r.profile && t.case === r.case);
+      let verdictText = r.xdeltaApplies ? 'no target' : 'report only';
+      if (target) {
+        const check = deltaTarget(r, target.ratio);
+        const measured = `${(check.value / r.xdeltaPairBytes).toFixed(2)}×`;
+        verdictText = check.met
+          ? `met (${measured} ≤ ${target.ratio.toFixed(2)}×)`
+          : `NOT met (${measured} > ${target.ratio.toFixed(2)}×: ${signedBytes(check.value - check.limit)}, ${relative(check.value, check.limit)})`;
+      }
+      rows.push([
+        profile.name,
+        r.case,
+        r.xdeltaApplies ? formatBytes(r.lxdBytes) : `full ${formatBytes(r.lxdBytes)}`,
+        `${formatBytes(b.bytesFetched)} ${share(b.bytesFetched, r)}`,
+        `${formatBytes(td.bytesFetched)} ${share(td.bytesFetched, r)}`,
+        `${formatBytes(bd.bytesFetched)} ${share(bd.bytesFetched, r)}`,
+        `${formatBytes(r.contentFloorBytes)} ${share(r.contentFloorBytes, r)}`,
+        `${(bd.bytesFetched / r.lxdBytes).toFixed(2)}×`,
+        `${(bd.bytesFetched / b.bytesFetched).toFixed(2)}×`,
+        `${asDeltas(td)} / ${asDeltas(bd)}`,
+        `${b.blocksRebuilt} / ${bd.blocksRebuilt}`,
+        `${bd.server.deltasServed} / ${bd.server.deltasComputed} / ${bd.server.computeSeconds.toFixed(2)} s / ${msPerComputedDelta(bd.server)}`,
+        `${cpu(b.serverCpuSeconds)} / ${cpu(bd.serverCpuSeconds)}`,
+        verdictText,
+      ]);
+    }
+  }
+  return renderTable(
+    [
+      { header: 'profile', align: 'left' },
+      { header: 'case', align: 'left' },
+      { header: 'LXD', align: 'right' },
+      { header: 'bytes (no deltas)', align: 'right' },
+      { header: 'time+deltas', align: 'right' },
+      { header: 'bytes+deltas', align: 'right' },
+      { header: 'content floor', align: 'right' },
+      { header: 'bytes+d ÷ LXD', align: 'right' },
+      { header: 'bytes+d ÷ bytes', align: 'right' },
+      { header: 'chunksAsDeltas time+d / bytes+d', align: 'right' },
+      { header: 'rebuilt blocks bytes / bytes+d', align: 'right' },
+      { header: 'bytes+d served / computed / time / per computed', align: 'right' },
+      { header: 'server CPU bytes / bytes+d', align: 'right' },
+      { header: 'target (bytes+deltas ÷ xdelta3)', align: 'left' },
+    ],
+    rows,
+  );
+}
+
+/** The CACHED_CASE's bytes pull with deltas on an empty delta cache, then again. */
+function renderCacheTable(results: readonly CaseResult[]): string {
+  const r = results.find((x) => x.profile === CACHED_CASE.profile && x.case === CACHED_CASE.case);
+  if (!r?.pullBytesDeltasCached) return `(no ${CACHED_CASE.profile} ${CACHED_CASE.case} case measured)`;
+  const row = (label: string, p: ServedPull): Row => [
+    label,
+    formatBytes(p.bytesFetched),
+    String(p.chunksAsDeltas),
+    String(p.server.deltasServed),
+    String(p.server.deltasComputed),
+    String(p.server.cacheHits),
+    `${p.server.computeSeconds.toFixed(3)} s`,
+    msPerComputedDelta(p.server),
+    cpu(p.serverCpuSeconds),
+    `${p.wallSeconds.toFixed(1)} s`,
+  ];
+  return renderTable(
+    [
+      { header: `${r.profile} ${r.case}, --prefer bytes`, align: 'left' },
+      { header: 'fetched', align: 'right' },
+      { header: 'chunksAsDeltas', align: 'right' },
+      { header: 'deltas served', align: 'right' },
+      { header: 'computed', align: 'right' },
+      { header: 'cache hits', align: 'right' },
+      { header: 'compute time', align: 'right' },
+      { header: 'per computed', align: 'right' },
+      { header: 'server CPU', align: 'right' },
+      { header: 'pull wall', align: 'right' },
+    ],
+    [row('cold (empty delta cache)', r.pullBytesDeltas), row('cached (the same pull again)', r.pullBytesDeltasCached)],
   );
 }
 
@@ -889,10 +1143,11 @@ function renderResults(
     `Bytes a host receives to go from the image it holds to the new one (${source}).`,
     'lxchunk = `chunk pull` from a real server by a host that pulled the held image with lxchunk (manifest sent against',
     'that one) and seeds with it: everything received, manifest with its chunk and content indexes, framing, chunks.',
-    'lxchunk time = `--prefer time` (compressed chunks only: the compressed path); lxchunk bytes = `--prefer bytes`',
-    '(xz blocks rebuilt from content chunks wherever that is expected to fetch fewer bytes).',
+    'lxchunk time = `--prefer time --no-deltas` (compressed chunks only: the compressed path); lxchunk bytes =',
+    '`--prefer bytes --no-deltas` (xz blocks rebuilt from content chunks wherever that is expected to fetch fewer bytes).',
+    'Both without chunks as deltas, so these columns mean what they did before deltas; the Deltas table has the default.',
     'LXD = the xdelta3 -e -9 delta when the host holds the build the delta starts from, else the full image.',
-    `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc\`.`,
+    `casync 32K = new .cacnk files (as stored, compressed) + .caibx; lxchunk cdc = \`chunk estimate --chunking cdc --no-deltas\`.`,
     'whole units = the new image\'s squashfs units (blocks, metadata blocks, tables) the held image lacks byte for byte,',
     'with no index: what matching only whole units fetches.',
     'content floor = xz -9 of `xdelta3 -e -9 -S none -B <held image size>` between uncompressed squashfs images',
@@ -915,9 +1170,31 @@ function renderResults(
     '',
     renderContentTable(results),
     '',
+    'Deltas: chunks as deltas (the product default): each missing chunk names the seed chunks it most likely replaced,',
+    'and the server answers a zstd delta against them where that pays. time+deltas / bytes+deltas = `--prefer time` /',
+    '`--prefer bytes` with deltas, everything received (index and manifest included); bytes (no deltas) = lxchunk bytes',
+    'above. The server starts each case on an empty delta cache; bytes+deltas runs first (computes every delta it gets),',
+    'time+deltas after it (may reuse those). chunksAsDeltas = chunks that came as deltas of all chunks fetched (compressed',
+    'and content). rebuilt blocks = xz blocks the bytes pull re-encoded without / with deltas (with deltas, a content chunk',
+    'that names bases is planned at a fraction of its size). bytes+d served / computed / time / per computed = the server\'s',
+    'lxchunk_deltas_served_total, lxchunk_deltas_computed_total and lxchunk_delta_compute_seconds_total during the',
+    'bytes+deltas pull (zstd on its event loop: one core; computed but not served = declined, the plain chunk was smaller),',
+    'and time per computed delta. server CPU = user + sys of the server process during the bytes pull without / with deltas.',
+    `Targets (issue): ${DELTA_TARGETS.map((t) => `${t.profile} ${t.case} ≤ ${t.ratio}×`).join(', ')} the xdelta3 delta;`,
+    'stale host and other variant: report only (LXD sends the full image there).',
+    '',
+    renderDeltasTable(results),
+    '',
+    `The delta cache: the ${CACHED_CASE.profile} ${CACHED_CASE.case} bytes+deltas pull, then the same pull once more (a second host`,
+    'like the first): the server\'s delta counters during each.',
+    '',
+    renderCacheTable(results),
+    '',
     ...(timings.length
       ? [
           `Update wall time, one host, at simulated link rates (${timing.mbitRates.join(' and ')} Mbit/s each way, no added latency; ${timing.runs === 1 ? 'one run' : `median of ${timing.runs} runs`}).`,
+          'Every pull here runs with the product default, chunks as deltas on (the server\'s delta cache already holds what',
+          'the unthrottled pulls of the case computed).',
           'lxchunk: measured wall time of the real `chunk pull` process (start to exit: node start-up, seed scan, transfer,',
           're-encoding, verification) through a throttling TCP proxy in front of `chunk serve` on this machine',
           "(load avg = the machine's 1-minute load average as each of the three pulls started: other work slows them)",
@@ -961,8 +1238,9 @@ function renderPlot(results: readonly CaseResult[], images: TestImageSet): strin
       { name: 'LXD (xdelta3 or full)', color: '#9e9e9e' },
       { name: 'casync 32K', color: '#f0a030' },
       { name: 'lxchunk, plain CDC', color: '#90b8e0' },
-      { name: 'lxchunk --prefer time (compressed)', color: '#1f5fa8' },
-      { name: 'lxchunk --prefer bytes (content)', color: '#0b2e5a' },
+      { name: 'lxchunk --prefer time, no deltas (compressed)', color: '#1f5fa8' },
+      { name: 'lxchunk --prefer bytes, no deltas (content)', color: '#0b2e5a' },
+      { name: 'lxchunk --prefer bytes + deltas (default)', color: '#6a3d9a' },
       { name: 'content floor (xz of uncompressed delta)', color: '#c8d8c0' },
     ],
     groups: results.map((r) => ({
@@ -973,6 +1251,7 @@ function renderPlot(results: readonly CaseResult[], images: TestImageSet): strin
         percent(r.lxchunkCdcBytes, r),
         percent(r.pullTime.bytesFetched, r),
         percent(r.pullBytes.bytesFetched, r),
+        percent(r.pullBytesDeltas.bytesFetched, r),
         percent(r.contentFloorBytes, r),
       ],
     })),
@@ -1037,13 +1316,8 @@ async function main(): Promise<void> {
       // A fresh server per profile: the two profiles share no chunks, and neither should pay for the other.
       const dataDir = join(scratch, `server-${profile.name}`);
       await mkdir(dataDir, { recursive: true });
-      const chunkServer = await startChunkServer({ root, dataDir });
-      const stop = cleanup.add('stop chunk serve', () => chunkServer.stop());
-      const server: Server = {
-        url: chunkServer.url,
-        pushEnv: { LXCHUNK_TOKEN: await createToken(root, dataDir, 'ci', 'push') },
-        readEnv: { LXCHUNK_TOKEN: await createToken(root, dataDir, 'host', 'read') },
-      };
+      const server = await MainServer.start(dataDir);
+      const stop = cleanup.add('stop chunk serve', () => server.stop());
       // A second server for the pushes under CI's alias (recipe reuse): on the first, the images are stored already.
       const ciDataDir = join(scratch, `ci-server-${profile.name}`);
       await mkdir(ciDataDir, { recursive: true });
