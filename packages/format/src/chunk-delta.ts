@@ -25,6 +25,12 @@ export const DELTA_ZSTD_LEVEL = 3;
  */
 export const DELTA_MAX_RATIO_PERCENT = 90;
 
+/** Whether a delta of `deltaBytes` is worth sending instead of a plain answer of `plainBytes`. */
+export function deltaPays(deltaBytes: number, plainBytes: number): boolean {
+  // Integer arithmetic: the server and an estimate must agree on the boundary.
+  return deltaBytes * 100 <= plainBytes * DELTA_MAX_RATIO_PERCENT;
+}
+
 export interface DeltaPayload {
   readonly bases: readonly string[];
   /** The zstd frame; a view into the payload. */

@@ -34,6 +34,7 @@ export {
   MAX_DELTA_BASE_BYTES,
   decodeDeltaChunk,
   deltaDictionary,
+  deltaPays,
   encodeDeltaPayload,
   parseDeltaPayload,
   type DeltaBaseSource,

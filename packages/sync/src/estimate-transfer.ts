@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { defaultParamsFor, type ChunkMethod, type ChunkParams } from '@lxchunk/chunker';
 import {
   ChunkEncoder,
-  DELTA_MAX_RATIO_PERCENT,
+  deltaPays,
   encodeDeltaPayload,
   MANIFEST_ZSTD_LEVEL,
   PROTOCOL_LIMITS,
@@ -90,45 +90,18 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
       payloadBytes += cost;
     },
   });
-  const chunksAsDeltas = options.deltas === false ? 0 : await countDeltas();
+  let chunksAsDeltas = 0;
+  if (options.deltas !== false) {
+    const deltas = await deltaSavings({ path: options.target, chunks: target.chunks }, seedLists, plainCost, options.signal);
+    chunksAsDeltas = deltas.chunks;
+    payloadBytes -= deltas.savedBytes;
+  }
   // Pull asks for at most maxFetchIds per request; each answer is one batch stream (its magic and
   // trailer once per request, a frame header per chunk).
   const batches = Math.ceil(fetchedChunks / PROTOCOL_LIMITS.maxFetchIds);
   const wireChunkBytes = batches === 0 ? 0 : batchStreamBytes(fetchedChunks, payloadBytes) + (batches - 1) * batchStreamBytes(0, 0);
   const indexBytes = compressZstdFrame(manifestFor(target), { level: MANIFEST_ZSTD_LEVEL, ...(baseManifest ? { dictionary: baseManifest } : {}) }).length;
   const distinct = new Set(target.chunks.map((chunk) => chunk.id)).size;
-
-  /** As pull names bases and the server answers (delta only when it is at most 90% of the plain chunk): the bytes saved. */
-  async function countDeltas(): Promise<number> {
-    const replaced = new ReplacedChunks(seedLists.map((seed) => seed.chunks));
-    replaced.plan(target.chunks, (id) => plainCost.has(id));
-    if (replaced.size === 0) return 0;
-    const local = new LocalChunks();
-    local.addFile(options.target, target.chunks);
-    for (const seed of seedLists) local.addFile(seed.path, seed.chunks);
-    let deltas = 0;
-    try {
-      for (const [id, plain] of plainCost) {
-        const baseIds = replaced.basesFor(id);
-        if (!baseIds) continue;
-        options.signal?.throwIfAborted();
-        const bases: Array<{ id: string; bytes: Uint8Array }> = [];
-        for (const base of baseIds) {
-          const bytes = await local.read(base);
-          if (bytes) bases.push({ id: base, bytes });
-        }
-        const bytes = await local.read(id);
-        if (!bytes || bases.length === 0) continue;
-        const delta = encodeDeltaPayload(bytes, bases).length;
-        if (delta * 100 > plain * DELTA_MAX_RATIO_PERCENT) continue;
-        payloadBytes -= plain - delta;
-        deltas++;
-      }
-    } finally {
-      await local.close();
-    }
-    return deltas;
-  }
   return {
     bytesTotal: target.size,
     bytesFetched: indexBytes + wireChunkBytes,
@@ -141,6 +114,48 @@ export async function estimateTransfer(options: EstimateOptions): Promise<Estima
     params,
     method,
   };
+}
+
+/**
+ * The missing chunks (`plainCost`: id → bytes as the server stores it) that would come as deltas,
+ * named as a pull names them and answered as the server answers (deltaPays), and the bytes that
+ * saves.
+ */
+async function deltaSavings(
+  target: { path: string; chunks: readonly ChunkRef[] },
+  seeds: ReadonlyArray<{ path: string; chunks: readonly ChunkRef[] }>,
+  plainCost: ReadonlyMap<string, number>,
+  signal: AbortSignal | undefined,
+): Promise<{ chunks: number; savedBytes: number }> {
+  const replaced = new ReplacedChunks(seeds.map((seed) => seed.chunks));
+  replaced.plan(target.chunks, (id) => plainCost.has(id));
+  if (replaced.size === 0) return { chunks: 0, savedBytes: 0 };
+  const local = new LocalChunks();
+  local.addFile(target.path, target.chunks);
+  for (const seed of seeds) local.addFile(seed.path, seed.chunks);
+  let chunks = 0;
+  let savedBytes = 0;
+  try {
+    for (const [id, plain] of plainCost) {
+      const baseIds = replaced.basesFor(id);
+      if (!baseIds) continue;
+      signal?.throwIfAborted();
+      const bases: Array<{ id: string; bytes: Uint8Array }> = [];
+      for (const base of baseIds) {
+        const bytes = await local.read(base);
+        if (bytes) bases.push({ id: base, bytes });
+      }
+      const bytes = await local.read(id);
+      if (!bytes || bases.length === 0) continue;
+      const delta = encodeDeltaPayload(bytes, bases).length;
+      if (!deltaPays(delta, plain)) continue;
+      savedBytes += plain - delta;
+      chunks++;
+    }
+  } finally {
+    await local.close();
+  }
+  return { chunks, savedBytes };
 }
 
 /** The manifest a pull downloads first, with the file as its rootfs and an empty metadata file. */

@@ -160,9 +160,7 @@ export function chunkRoutes(context: ServerContext): Router {
       metrics.deltasDeclined.inc({ reason: 'no_usable_base' });
       return undefined;
     }
-    const payload = context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, readable, () => loadBases(readable, principal));
-    if (!payload) metrics.deltasDeclined.inc({ reason: 'plain_smaller' });
-    return payload;
+    return context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, readable, () => loadBases(readable, principal));
   }
 
   router.post('/v1/chunks/fetch', ...json, async (req, res) => {
