@@ -8,7 +8,7 @@ import type { ServerContext } from './server-context.js';
  * a silent downgrade to anonymous: a CI job with a revoked token must fail loudly.
  */
 export function authenticate(context: ServerContext): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const header = req.headers.authorization;
     if (header === undefined) {
       if (!context.config.anonymousRead) throw new UnauthorizedError('this server does not allow anonymous access');
@@ -16,7 +16,7 @@ export function authenticate(context: ServerContext): RequestHandler {
       return next();
     }
     const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
-    const token = match ? context.db.tokens.verify(match[1]!) : undefined;
+    const token = match ? await context.db.tokens.verify(match[1]!) : undefined;
     if (!token) throw new UnauthorizedError('invalid, expired or revoked token');
     res.locals.principal = { name: token.name, scopes: new Set<Scope>(token.scopes) } satisfies Principal;
     next();

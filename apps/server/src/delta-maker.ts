@@ -23,7 +23,7 @@ export class DeltaMaker {
    * `baseIds` are the bases the caller may use; `loadBases` reads them (only on a cache miss: a
    * hit costs no base reads), leaving out any that are gone.
    */
-  delta(target: { id: string; bytes: Uint8Array }, plainPayloadBytes: number, baseIds: readonly string[], loadBases: () => DeltaBase[]): Uint8Array | undefined {
+  async delta(target: { id: string; bytes: Uint8Array }, plainPayloadBytes: number, baseIds: readonly string[], loadBases: () => Promise<DeltaBase[]>): Promise<Uint8Array | undefined> {
     const key = DeltaCache.key(target.id, baseIds);
     const cached = this.cache?.get(key);
     if (cached) {
@@ -32,7 +32,7 @@ export class DeltaMaker {
       return cached.payload;
     }
     this.metrics.deltaCacheMisses.inc();
-    const bases = loadBases();
+    const bases = await loadBases();
     if (bases.length === 0) {
       this.metrics.deltasDeclined.inc({ reason: 'no_usable_base' });
       return undefined;

@@ -1,68 +1,71 @@
 import type { GcReport } from '@lxchunk/format';
 import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
-import type { AsyncMutex } from './async-mutex.js';
 import { ChunkKeeper } from './chunk-keeper.js';
-import type { MetadataDb } from './db/metadata-db.js';
+import type { MetadataStore } from './db/metadata-store.js';
 
 // The report is sent as is by `POST /v1/admin/gc`: its shape is the wire contract's.
 export type { GcReport };
 
+/** Stored chunks decided per round: one query per question, one claim, one bulk delete. */
+const SWEEP_BATCH = 1000;
+
 export interface GcOptions {
-  readonly db: MetadataDb;
+  readonly db: MetadataStore;
   readonly store: ChunkReader & ChunkPruner;
-  /** The running server's promises to pushes in progress; offline gc makes its own. */
+  /** The running server's keeper; offline gc makes its own. */
   readonly keeper?: ChunkKeeper;
-  /** Shared with manifest commits; omitted by offline gc, which holds the data dir lock instead. */
-  readonly commitLock?: AsyncMutex;
   readonly retentionKeep: number;
   readonly dryRun: boolean;
   readonly now?: number;
 }
 
 /**
- * Retention, then mark and sweep. Retention deletes images that fell out of every alias's newest
+ * Retention, then mark and sweep, holding the store-wide GC lock (one GC at a time, whatever the
+ * number of server processes). Retention deletes images that fell out of every alias's newest
  * `retentionKeep` targets; the sweep deletes chunks no image references, except those leased by a
- * push still in progress (it uploaded them, or was told they exist, and has not committed its
- * manifest yet). Leases are read live, chunk by chunk, through the ChunkKeeper: a push that starts
- * while the sweep runs is protected as well. The sweep runs under the commit lock, so no manifest
- * can start referencing a chunk between the decision and the delete.
+ * push still in progress. Pushes and commits are not held up: the keeper's claims order them with
+ * the sweep chunk by chunk (see ChunkKeeper and LeaseRepository).
  */
 export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   const { db, store, dryRun } = options;
-  const now = options.now ?? Date.now();
-  const sweep = async (): Promise<GcReport> => {
-    const imagesDeleted = db.aliases.retentionCandidates(options.retentionKeep);
-    if (!dryRun) for (const fingerprint of imagesDeleted) db.images.delete(fingerprint);
-    if (!dryRun) db.leases.expire(now);
+  return db.withGcLock(async () => {
+    const now = options.now ?? Date.now();
+    const imagesDeleted = await db.aliases.retentionCandidates(options.retentionKeep);
+    if (!dryRun) for (const fingerprint of imagesDeleted) await db.images.delete(fingerprint);
+    if (!dryRun) await db.leases.expire(now);
     const keeper = options.keeper ?? new ChunkKeeper(db, store, 0);
     const dropped = new Set(dryRun ? imagesDeleted : []);
-    const isReferenced = (id: string) => isStillReferenced(db, id, dropped);
-    let chunksDeleted = 0;
-    let bytesFreed = 0;
-    let chunksKept = 0;
-    let leased = 0;
-    let leasesEnd = 0;
+    const referencedAmong = (ids: readonly string[]) => stillReferenced(db, ids, dropped);
+    const report = { chunksDeleted: 0, bytesFreed: 0, chunksKept: 0, leased: 0, leasesEnd: 0 };
+    const sweep = async (batch: string[]) => {
+      const result = await keeper.sweep(batch, referencedAmong, dryRun);
+      report.chunksKept += result.referenced;
+      report.leased += result.leased.length;
+      for (const id of result.leased) report.leasesEnd = Math.max(report.leasesEnd, (await db.leases.until(id)) ?? 0);
+      report.chunksDeleted += result.deleted.length;
+      for (const chunk of result.deleted) report.bytesFreed += chunk.storedSize;
+    };
+    let batch: string[] = [];
     for await (const id of store.list()) {
-      // Most chunks are referenced or leased: no stat for those. The keeper checks again before deleting.
-      const stat = keeper.isProtected(id, isReferenced) ? undefined : await store.stat(id);
-      const outcome = await keeper.sweep(id, isReferenced, dryRun);
-      if (outcome === 'referenced') chunksKept++;
-      else if (outcome === 'leased') {
-        leased++;
-        leasesEnd = Math.max(leasesEnd, db.leases.until(id) ?? 0);
-      }
-      else if (outcome === 'deleted') {
-        chunksDeleted++;
-        bytesFreed += stat?.storedSize ?? 0;
+      batch.push(id);
+      if (batch.length === SWEEP_BATCH) {
+        await sweep(batch);
+        batch = [];
       }
     }
+    if (batch.length > 0) await sweep(batch);
+    const { chunksDeleted, bytesFreed, chunksKept, leased, leasesEnd } = report;
     return { dryRun, imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, leasesEndBy: leasesEnd > 0 ? new Date(leasesEnd).toISOString() : null };
-  };
-  return options.commitLock ? options.commitLock.run(sweep) : sweep();
+  });
 }
 
 /** In a dry run the retention victims are still stored; count their chunks as if they were gone. */
-function isStillReferenced(db: MetadataDb, id: string, dropped: ReadonlySet<string>): boolean {
-  if (dropped.size === 0) return db.images.isReferenced(id);
-  return db.images.referencingImages(id).some((fingerprint) => !dropped.has(fingerprint));
+async function stillReferenced(db: MetadataStore, ids: readonly string[], dropped: ReadonlySet<string>): Promise<Set<string>> {
+  const referenced = await db.images.referencedAmong(ids);
+  if (dropped.size === 0) return referenced;
+  const kept = new Set<string>();
+  for (const id of referenced) {
+    if ((await db.images.referencingImages(id)).some((fingerprint) => !dropped.has(fingerprint))) kept.add(id);
+  }
+  return kept;
 }

@@ -3,7 +3,12 @@ import { createServerLogger, type Logger } from './server-logger.js';
 
 /** Everything a server instance needs to know; the CLI builds it from flags. */
 export interface ServerConfig {
-  readonly dataDir: string;
+  /** Filesystem chunks and SQLite metadata unless `chunks` / `metadata` name shared backends; the delta cache. */
+  readonly dataDir?: string | undefined;
+  /** `s3://BUCKET[/PREFIX]`: chunks in an S3-compatible object store. */
+  readonly chunks?: string | undefined;
+  /** `postgres://…`: metadata in PostgreSQL (any number of servers may share both). */
+  readonly metadata?: string | undefined;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -63,7 +68,7 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   headersTimeoutMs: 60_000,
 });
 
-export function serverConfig(partial: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {
+export function serverConfig(partial: Partial<ServerConfig>): ServerConfig {
   return {
     host: '127.0.0.1',
     port: 8080,

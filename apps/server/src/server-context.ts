@@ -1,10 +1,9 @@
-import type { ChunkStore, StoredChunkSource } from '@lxchunk/store';
-import type { AsyncMutex } from './async-mutex.js';
 import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { ChunkKeeper } from './chunk-keeper.js';
 import type { DeltaMaker } from './delta-maker.js';
-import type { MetadataDb } from './db/metadata-db.js';
+import type { MetadataStore } from './db/metadata-store.js';
+import type { ServerChunkStore } from './open-storage.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerMetrics } from './server-metrics.js';
 import type { StorageHealth } from './storage-health.js';
@@ -12,11 +11,9 @@ import type { StorageHealth } from './storage-health.js';
 /** What route handlers share; built once per server in start-server.ts. */
 export interface ServerContext {
   readonly config: ServerConfig;
-  /** Only the capabilities the routes use: any store that can also hand out its stored bytes. */
-  readonly store: ChunkStore & StoredChunkSource;
-  readonly db: MetadataDb;
-  /** Manifest commits and garbage collection take turns. */
-  readonly commitLock: AsyncMutex;
+  /** Any store that can also hand out its stored bytes (an object store can sign URLs too). */
+  readonly store: ServerChunkStore;
+  readonly db: MetadataStore;
   /** Keeps the chunks promised to pushes in progress safe from GC. */
   readonly keeper: ChunkKeeper;
   readonly changes: ChangeNotifier;

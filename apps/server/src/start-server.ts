@@ -3,14 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ChunkQuarantine } from '@lxchunk/store';
-import { AsyncMutex } from './async-mutex.js';
 import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
 import { createApp } from './create-app.js';
 import { DeltaCache } from './delta-cache.js';
 import { DeltaMaker } from './delta-maker.js';
-import { openDataDir } from './data-dir.js';
+import { openStorage } from './open-storage.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
 import { serverGc } from './server-gc.js';
@@ -37,26 +36,31 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
-  // The gauges are read at scrape time only, once dataDir is set.
-  const storedTotals = new StoredTotalsCache(() => dataDir.db, () => dataDir.store);
-  const metrics = new ServerMetrics(() => countQuarantined(dataDir.store), () => storedTotals.get(), SERVER_VERSION);
-  const dataDir = await openDataDir(config.dataDir, {
+  // The gauges are read at scrape time only, once storage is set.
+  const storedTotals = new StoredTotalsCache(() => storage.db, () => storage.store);
+  const metrics = new ServerMetrics(() => countQuarantined(storage.store), () => storedTotals.get(), SERVER_VERSION);
+  const storage = await openStorage({
+    dataDir: config.dataDir,
+    chunks: config.chunks,
+    metadata: config.metadata,
     fsync: config.fsync,
     onQuarantine: (chunk) => {
       metrics.chunksQuarantined.inc();
       config.logger.warn({ id: chunk.id, path: chunk.path }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
-  const deltaCache = config.deltas && config.deltaCacheBytes > 0 ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
+  const deltaCache = config.deltas && config.deltaCacheBytes > 0 && config.dataDir !== undefined ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
   if (deltaCache) metrics.deltaCacheBytes.set(deltaCache.storedBytes);
   const drain = new AbortController();
+  // Every alias change through any server sharing the metadata wakes this one's long-polls.
+  const changes = new ChangeNotifier();
+  const unsubscribe = storage.db.onAliasChange(() => changes.notify());
   const context: ServerContext = {
     config,
-    store: dataDir.store,
-    db: dataDir.db,
-    commitLock: new AsyncMutex(),
-    keeper: new ChunkKeeper(dataDir.db, dataDir.store, config.leaseMs),
-    changes: new ChangeNotifier(),
+    store: storage.store,
+    db: storage.db,
+    keeper: new ChunkKeeper(storage.db, storage.store, config.leaseMs),
+    changes,
     metrics,
     deltas: config.deltas ? new DeltaMaker(deltaCache, metrics) : undefined,
     storage: new StorageHealth(metrics, config.logger),
@@ -71,7 +75,8 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   try {
     await once(http, 'listening');
   } catch (err) {
-    await dataDir.close();
+    unsubscribe();
+    await storage.close();
     throw err;
   }
   http.keepAliveTimeout = 65_000;
@@ -93,12 +98,12 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     await stopped;
     clearInterval(reap);
     clearTimeout(force);
-    // A GC pass in progress holds the commit lock; wait for it before closing the DB under it.
-    await context.commitLock.run(() => undefined);
-    await dataDir.close();
+    unsubscribe();
+    // Closing the metadata waits for a GC pass in progress.
+    await storage.close();
     config.logger.info({ url }, 'server stopped');
   })();
-  config.logger.info({ url, dataDir: config.dataDir }, 'server listening');
+  config.logger.info({ url, dataDir: config.dataDir, chunks: config.chunks, metadata: storage.db.location }, 'server listening');
   return { url, closed };
 }
 

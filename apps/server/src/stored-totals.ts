@@ -1,5 +1,5 @@
-import type { FsChunkStore } from '@lxchunk/store';
-import type { MetadataDb } from './db/metadata-db.js';
+import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
+import type { MetadataStore } from './db/metadata-store.js';
 import type { StoredTotals } from './server-metrics.js';
 
 /** Walking the chunk files costs a stat each: at most once per this, whatever the scrape rate. */
@@ -13,12 +13,12 @@ export class StoredTotalsCache {
   private cached: { at: number; totals: Promise<Omit<StoredTotals, 'images'>> } | undefined;
 
   constructor(
-    private readonly db: () => MetadataDb,
-    private readonly store: () => FsChunkStore,
+    private readonly db: () => MetadataStore,
+    private readonly store: () => ChunkReader & ChunkPruner,
   ) {}
 
   async get(): Promise<StoredTotals> {
-    const images = this.db().images.count();
+    const images = await this.db().images.count();
     if (!this.cached || performance.now() - this.cached.at > MAX_AGE_MS) {
       const totals = this.walk();
       this.cached = { at: performance.now(), totals };

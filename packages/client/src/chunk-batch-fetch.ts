@@ -19,7 +19,8 @@ import {
   type FetchRequest,
 } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
-import { abortReason, sleep } from './retry-policy.js';
+import { abortReason } from '@lxchunk/errors';
+import { sleep } from './retry-policy.js';
 import type { OnChunk } from './types.js';
 
 /** The API's limit on ids per fetch request. */

@@ -23,7 +23,7 @@ import {
   type VerifyReport,
 } from '@lxchunk/format';
 import { aliasPath, assertAliasName } from './alias-name.js';
-import { forEachBounded } from './for-each-bounded.js';
+import { forEachBounded } from '@lxchunk/errors';
 import { ByteCounter } from './byte-counter.js';
 import { DeltaState, MAX_FETCH_IDS, fetchBatch } from './chunk-batch-fetch.js';
 import { HttpTransport, followsUncertainAttempt, type HttpResponse, type RequestSpec } from './http-transport.js';

@@ -6,7 +6,8 @@
 import { ProtocolError, UnavailableError, errorFromBody, isLxchunkError } from '@lxchunk/errors';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ByteCounter } from './byte-counter.js';
-import { RETRYABLE_STATUSES, abortReason, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
+import { abortReason } from '@lxchunk/errors';
+import { RETRYABLE_STATUSES, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 export type ResponseHeaders = Record<string, string | string[] | undefined>;

@@ -2,7 +2,7 @@ export { ChunkServerClient, MAX_MISSING_IDS, MAX_UPLOAD_BYTES, MAX_UPLOAD_CHUNKS
 export { MAX_FETCH_IDS } from './chunk-batch-fetch.js';
 export { RetryPolicy, DEFAULT_RETRY_FOR_MS, RETRYABLE_STATUSES, MAX_RETRY_AFTER_MS, parseRetryAfter, sleep, type RetryPolicyOptions } from './retry-policy.js';
 export { ByteCounter } from './byte-counter.js';
-export { forEachBounded } from './for-each-bounded.js';
+export { forEachBounded } from '@lxchunk/errors';
 export { aliasPath, assertAliasName } from './alias-name.js';
 export type {
   AliasExpectation,

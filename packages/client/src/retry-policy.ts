@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@lxchunk/errors';
+import { InvalidInputError, abortReason } from '@lxchunk/errors';
 
 /** HTTP statuses worth retrying: overload (429, 503) and a gateway that lost the server (502, 504). */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -94,9 +94,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {

@@ -4,3 +4,4 @@ export { HTTP_STATUS, errorBody, errorFromBody, type ErrorBody } from './http-st
 export { withIoError } from './with-io-error.js';
 export { crashPoint } from './crash-point.js';
 export { checkUserPath, userPathError, type UserPathKind } from './user-path.js';
+export { abortReason, forEachBounded } from './for-each-bounded.js';

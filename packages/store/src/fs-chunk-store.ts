@@ -15,7 +15,7 @@ import {
   zstdContentSize,
 } from '@lxchunk/format';
 import { syncDir } from './sync-dir.js';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunkSource } from './chunk-store.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunk, StoredChunkSource } from './chunk-store.js';
 import { PRIVATE_DIR, PRIVATE_FILE_MODE } from './private-mode.js';
 
 export interface FsChunkStoreOptions {
@@ -122,7 +122,11 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
    * while each async fs call costs a thread-pool round trip (60-80 µs on small VMs), and an async
    * readFile makes four of them.
    */
-  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined {
+  async readStored(id: string): Promise<StoredChunk | undefined> {
+    return this.readStoredSync(id);
+  }
+
+  readStoredSync(id: string): StoredChunk | undefined {
     assertHex64(id);
     for (const encoding of ENCODINGS) {
       try {
@@ -171,7 +175,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
     let corrupt: ChunkCorruptError | undefined;
     // Both encodings may exist only if writers used different levels; a valid one wins.
     for (const encoding of ENCODINGS) {
-      const stored = await this.readStored(id, encoding);
+      const stored = await this.readEncoded(id, encoding);
       if (stored === undefined) continue;
       try {
         return decodeChunk(id, encoding, stored);
@@ -303,7 +307,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   private async readVerdict(id: string, encoding: ChunkEncoding): Promise<{ intact: boolean; size: number } | undefined> {
     let stored: Uint8Array | undefined;
     try {
-      stored = await this.readStored(id, encoding);
+      stored = await this.readEncoded(id, encoding);
       if (stored === undefined) return undefined;
       decodeChunk(id, encoding, stored);
       return { intact: true, size: stored.length };
@@ -411,7 +415,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   }
 
   /** The stored bytes for one encoding, or undefined if absent. Oversized files count as corrupt. */
-  private async readStored(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
+  private async readEncoded(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
     const limit = encoding === 'zstd' ? zstdBinding.compressBound(MAX_CHUNK_SIZE) : MAX_CHUNK_SIZE;
     const path = this.pathOf(id, encoding);
     return withIoError(`reading chunk ${id}`, () =>

@@ -1,15 +1,15 @@
 import { Command } from 'commander';
 import type { GcReport } from '@lxchunk/client';
-import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
-import { collectGarbage, openDataDir } from '@lxchunk/server';
+import { InvalidInputError } from '@lxchunk/errors';
+import { collectGarbage } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
 import { formatBytes } from '../format-bytes.js';
 import { parsedOption, wholeNumber } from '../options.js';
 import { withServerOptions, type ServerOptions } from '../server-options.js';
+import { namesStorage, openExistingStorage, withStorageOptions, type StorageOptions } from '../storage-options.js';
 import { withClient } from '../with-client.js';
 
-interface GcOptions extends ServerOptions {
-  data?: string;
+interface GcOptions extends ServerOptions, StorageOptions {
   dryRun?: boolean;
   retention?: number;
   json?: boolean;
@@ -17,20 +17,20 @@ interface GcOptions extends ServerOptions {
 
 export function gcCommand(context: CommandContext): Command {
   return withServerOptions(
-    new Command('gc')
+    withStorageOptions(new Command('gc'), 'server data directory (the server must be stopped)')
       .description(
-        'apply alias retention, then delete chunks no image references: offline with --data (the server must be stopped), ' +
-          'or inside a running server with --server and an admin token (it uses its own --retention)',
-      )
-      .option('--data <dir>', 'server data directory (offline)'),
+        'apply alias retention, then delete chunks no image references: directly on the storage (--data with the server stopped; ' +
+          '--chunks/--metadata on shared storage, safe beside running servers), or inside a running server with --server and an admin token (it uses its own --retention)',
+      ),
   )
     .option('--dry-run', 'report what would be deleted, delete nothing')
     .addOption(parsedOption('--retention <n>', 'offline: images kept per alias (default 3)', wholeNumber))
     .option('--json', 'print {imagesDeleted, chunksDeleted, bytesFreed, chunksKept, leased, leasesEndBy, dryRun}')
     .action(async (options: GcOptions) => {
-      if (options.data !== undefined && options.server !== undefined) throw new InvalidInputError('give --data (offline) or --server (online), not both');
-      if (options.data === undefined && options.retention !== undefined) throw new InvalidInputError('--retention applies offline (--data); a server uses its own --retention');
-      const report = options.data !== undefined ? await gcOffline(options.data, options) : await gcOnline(options, context.signal);
+      const direct = namesStorage(options);
+      if (direct && options.server !== undefined) throw new InvalidInputError('give --data/--chunks/--metadata (directly) or --server (online), not both');
+      if (!direct && options.retention !== undefined) throw new InvalidInputError('--retention applies directly on storage; a server uses its own --retention');
+      const report = direct ? await gcOffline(options) : await gcOnline(options, context.signal);
       if (options.json) {
         context.printJson(report);
         return;
@@ -46,15 +46,13 @@ export function gcCommand(context: CommandContext): Command {
     });
 }
 
-async function gcOffline(dir: string, options: GcOptions): Promise<GcReport> {
-  // Only `serve` creates a data dir: here a typo must not yield an empty one to collect.
-  await checkUserPath('--data', dir, 'dir');
-  // Holding the data dir lock guarantees no server commits a manifest meanwhile.
-  const dataDir = await openDataDir(dir, { fsync: true });
+async function gcOffline(options: GcOptions): Promise<GcReport> {
+  // A data dir is locked (no server runs on it); shared storage orders GC with running servers.
+  const storage = await openExistingStorage(options);
   try {
-    return await collectGarbage({ db: dataDir.db, store: dataDir.store, retentionKeep: Math.max(1, options.retention ?? 3), dryRun: Boolean(options.dryRun) });
+    return await collectGarbage({ db: storage.db, store: storage.store, retentionKeep: Math.max(1, options.retention ?? 3), dryRun: Boolean(options.dryRun) });
   } finally {
-    await dataDir.close();
+    await storage.close();
   }
 }
 

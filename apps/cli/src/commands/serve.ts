@@ -2,9 +2,12 @@ import { Command, Option } from 'commander';
 import { DEFAULT_LIMITS, LOG_LEVELS, createServerLogger, serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
 import { duration, listenAddress, parsedOption, size, wholeNumber } from '../options.js';
+import { CHUNKS_HELP, METADATA_HELP } from '../storage-options.js';
 
 interface ServeOptions {
-  data: string;
+  data?: string;
+  chunks?: string;
+  metadata?: string;
   listen: { host: string; port: number };
   anonymous: boolean;
   gcInterval: number;
@@ -22,8 +25,13 @@ interface ServeOptions {
 
 export function serveCommand(context: CommandContext): Command {
   return new Command('serve')
-    .description('run the HTTP chunk server on a data directory (filesystem chunks + SQLite metadata); SIGTERM drains it')
-    .requiredOption('--data <dir>', 'data directory, created on first start; one server per directory')
+    .description(
+      'run the HTTP chunk server: on a data directory (filesystem chunks + SQLite metadata), or on shared storage ' +
+        '(--chunks s3://… and --metadata postgres://…), where any number of servers act as one; SIGTERM drains it',
+    )
+    .option('--data <dir>', 'data directory, created on first start; one server per directory (optional with --chunks and --metadata: then only the delta cache)')
+    .option('--chunks <url>', CHUNKS_HELP)
+    .option('--metadata <url>', METADATA_HELP)
     .addOption(parsedOption('--listen <host:port>', 'address to listen on (port 0 picks a free one)', listenAddress).default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080'))
     .option('--no-anonymous', 'refuse anonymous reads (by default anonymous callers may read public images)')
     .addOption(parsedOption('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable', duration).default(duration('6h'), '6h'))
@@ -40,6 +48,8 @@ export function serveCommand(context: CommandContext): Command {
     .action(async (options: ServeOptions) => {
       const config = serverConfig({
         dataDir: options.data,
+        chunks: options.chunks,
+        metadata: options.metadata,
         host: options.listen.host,
         port: options.listen.port,
         anonymousRead: options.anonymous,

@@ -1,34 +1,33 @@
 import { Command } from 'commander';
 import { formatBytes } from '../format-bytes.js';
-import { InvalidInputError, checkUserPath } from '@lxchunk/errors';
-import { openDataDir } from '@lxchunk/server';
+import { InvalidInputError } from '@lxchunk/errors';
 import { verifyChunks, type VerifyProgress, type VerifyReport } from '@lxchunk/store';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { countProgress, type Progress } from '../progress.js';
 import { withServerOptions, type ServerOptions } from '../server-options.js';
+import { namesStorage, openExistingStorage, withStorageOptions, type StorageOptions } from '../storage-options.js';
 import { withClient } from '../with-client.js';
 
-interface VerifyOptions extends ServerOptions {
-  data?: string;
+interface VerifyOptions extends ServerOptions, StorageOptions {
   repair?: boolean;
   json?: boolean;
 }
 
 export function verifyCommand(context: CommandContext): Command {
   return withServerOptions(
-    new Command('verify')
+    withStorageOptions(new Command('verify'), 'server data directory (the server must be stopped)')
       .description(
         'read every stored chunk and check it against its id; --repair quarantines the corrupt ones so the next push uploads them again. ' +
-          'Offline with --data (the server must be stopped), or inside a running server with --server and an admin token. ' +
+          'Directly on the storage (--data with the server stopped, or --chunks/--metadata), or inside a running server with --server and an admin token. ' +
           `Exits ${EXIT.integrity} when corruption was found (also after --repair), ${EXIT.io} when chunks could not be read`,
-      )
-      .option('--data <dir>', 'server data directory (offline)'),
+      ),
   )
-    .option('--repair', 'move corrupt chunks to <data>/quarantine (bytes kept); they count as missing from then on')
+    .option('--repair', 'move corrupt chunks to the store\'s quarantine (bytes kept); they count as missing from then on')
     .option('--json', 'print {repair, chunks, ok, corrupt, unreadable, quarantined, okBytes, corruptBytes, problems}')
     .action(async (options: VerifyOptions) => {
-      if (options.data !== undefined && options.server !== undefined) throw new InvalidInputError('give --data (offline) or --server (online), not both');
+      const direct = namesStorage(options);
+      if (direct && options.server !== undefined) throw new InvalidInputError('give --data/--chunks/--metadata (directly) or --server (online), not both');
       const repair = Boolean(options.repair);
       let bar: Progress | undefined;
       const onProgress = (progress: VerifyProgress) => {
@@ -37,7 +36,7 @@ export function verifyCommand(context: CommandContext): Command {
       };
       let report: VerifyReport;
       try {
-        report = options.data !== undefined ? await verifyOffline(options.data, repair, onProgress, context.signal) : await verifyOnline(options, repair, onProgress, context.signal);
+        report = direct ? await verifyOffline(options, repair, onProgress, context.signal) : await verifyOnline(options, repair, onProgress, context.signal);
       } finally {
         bar?.stop();
       }
@@ -47,15 +46,13 @@ export function verifyCommand(context: CommandContext): Command {
     });
 }
 
-async function verifyOffline(dir: string, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
-  // Only `serve` creates a data dir: verifying a typo's empty new one would say all is well.
-  await checkUserPath('--data', dir, 'dir');
-  // The data dir lock keeps a server from writing chunks while they are judged and moved.
-  const dataDir = await openDataDir(dir, { fsync: true });
+async function verifyOffline(options: StorageOptions, repair: boolean, onProgress: (progress: VerifyProgress) => void, signal: AbortSignal): Promise<VerifyReport> {
+  // A data dir's lock keeps a server from writing chunks while they are judged and moved.
+  const storage = await openExistingStorage(options);
   try {
-    return await verifyChunks(dataDir.store, { repair, onProgress, signal });
+    return await verifyChunks(storage.store, { repair, onProgress, signal });
   } finally {
-    await dataDir.close();
+    await storage.close();
   }
 }
 

@@ -8,59 +8,62 @@ import { canReadPrivate, requireScope, type Principal } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 
 export function aliasRoutes(context: ServerContext): Router {
-  const { db, config, changes } = context;
+  const { db, config } = context;
   const router = Router();
   const json: RequestHandler[] = [declaredBodyLimit(config.limits.maxJsonBytes), express.json({ limit: config.limits.maxJsonBytes })];
 
   /** An alias is visible to whoever may read its target. */
-  const visible = (target: string, principal: Principal) => canReadPrivate(principal) || db.images.isPublic(target) === true;
+  const visible = async (target: string, principal: Principal) => canReadPrivate(principal) || (await db.images.isPublic(target)) === true;
+  const visibleOnly = async <T extends { target: string }>(items: T[], principal: Principal): Promise<T[]> => {
+    const shown = await Promise.all(items.map((item) => visible(item.target, principal)));
+    return items.filter((_, i) => shown[i]);
+  };
 
-  router.get('/v1/aliases', (_req, res) => {
+  router.get('/v1/aliases', async (_req, res) => {
     const principal = principalOf(res);
-    res.json({ aliases: db.aliases.list().filter((alias) => visible(alias.target, principal)).map(publicRecord) });
+    res.json({ aliases: (await visibleOnly(await db.aliases.list(), principal)).map(publicRecord) });
   });
 
   // Alias names contain '/', so the name is the whole rest of the path.
-  router.get('/v1/aliases/*path', (req, res) => {
+  router.get('/v1/aliases/*path', async (req, res) => {
     const segments = (req.params as { path: string[] }).path;
     const principal = principalOf(res);
     if (segments.length > 1 && segments.at(-1) === 'history') {
       const name = validateAliasName(segments.slice(0, -1).join('/'));
-      const current = db.aliases.get(name);
+      const current = await db.aliases.get(name);
       // A caller who may not read the alias now learns nothing of it, not even that it was ever
       // there; a caller who may read everything also sees the past of a deleted alias.
-      if (!canReadPrivate(principal) && (!current || !visible(current.target, principal))) throw new AliasNotFoundError(name);
-      const history = db.aliases.history(name).filter((entry) => visible(entry.target, principal)).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
+      if (!canReadPrivate(principal) && (!current || !(await visible(current.target, principal)))) throw new AliasNotFoundError(name);
+      const history = (await visibleOnly(await db.aliases.history(name), principal)).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
       if (history.length === 0) throw new AliasNotFoundError(name);
       res.json({ history });
       return;
     }
     const name = validateAliasName(segments.join('/'));
-    const alias = db.aliases.get(name);
-    if (!alias || !visible(alias.target, principal)) throw new AliasNotFoundError(name);
+    const alias = await db.aliases.get(name);
+    if (!alias || !(await visible(alias.target, principal))) throw new AliasNotFoundError(name);
     res.set('ETag', `"${alias.version}"`).json(publicRecord(alias));
   });
 
-  router.put('/v1/aliases/*path', ...json, (req, res) => {
+  router.put('/v1/aliases/*path', ...json, async (req, res) => {
     requireScope(principalOf(res), 'push');
     const name = validateAliasName((req.params as { path: string[] }).path.join('/'));
     const { target, description } = parseAliasBody(req.body);
     const expect = precondition(req, true)!;
-    const { record, changed } = db.aliases.set(name, target, expect, description);
+    // The store announces the change to every server sharing it (onAliasChange): long-polls wake.
+    const { record, changed } = await db.aliases.set(name, target, expect, description);
     if (changed) {
-      changes.notify();
       config.logger.info({ alias: name, target, version: record.version, by: principalOf(res).name }, 'alias moved');
     }
     res.status(changed && record.version === 1 ? 201 : 200).set('ETag', `"${record.version}"`).json(publicRecord(record));
   });
 
-  router.delete('/v1/aliases/*path', (req, res) => {
+  router.delete('/v1/aliases/*path', async (req, res) => {
     requireScope(principalOf(res), 'push');
     const name = validateAliasName((req.params as { path: string[] }).path.join('/'));
     const expect = precondition(req, false);
     if (expect && 'absent' in expect) throw new InvalidInputError('If-None-Match makes no sense on delete');
-    if (!db.aliases.delete(name, expect?.version)) throw new AliasNotFoundError(name);
-    changes.notify();
+    if (!(await db.aliases.delete(name, expect?.version))) throw new AliasNotFoundError(name);
     res.status(204).end();
   });
 

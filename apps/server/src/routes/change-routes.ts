@@ -13,7 +13,7 @@ export function changeRoutes(context: ServerContext): Router {
     const wait = optionalInteger(req.query.wait, 'wait', 0, config.limits.maxWaitSeconds) ?? 30;
     const principal = principalOf(res);
     if (since === undefined) {
-      res.json({ seq: db.aliases.latestSeq(), changes: [] });
+      res.json({ seq: await db.aliases.latestSeq(), changes: [] });
       return;
     }
     const deadline = Date.now() + wait * 1000;
@@ -21,17 +21,19 @@ export function changeRoutes(context: ServerContext): Router {
     res.once('close', () => closed.abort());
     const signal = AbortSignal.any([closed.signal, draining]);
     for (;;) {
-      const rows = db.aliases.changesSince(since, 1000);
+      const rows = await db.aliases.changesSince(since, 1000);
       if (rows.length > 0 || Date.now() >= deadline || signal.aborted) {
         // A deletion is seen by whoever could see the alias just before it: its last target decides.
-        const readable = canReadPrivate(principal)
-          ? rows
-          : rows.filter((change) => {
-              const target = change.target ?? db.aliases.targetAt(change.alias, change.version);
-              return target !== undefined && db.images.isPublic(target) === true;
-            });
+        const shown = await Promise.all(
+          rows.map(async (change) => {
+            if (canReadPrivate(principal)) return true;
+            const target = change.target ?? (await db.aliases.targetAt(change.alias, change.version));
+            return target !== undefined && (await db.images.isPublic(target)) === true;
+          }),
+        );
+        const readable = rows.filter((_, i) => shown[i]);
         // The seq advances past changes the caller may not see, so it never asks for them again.
-        const seq = rows.length > 0 ? rows.at(-1)!.seq : Math.max(since, db.aliases.latestSeq());
+        const seq = rows.length > 0 ? rows.at(-1)!.seq : Math.max(since, await db.aliases.latestSeq());
         if (!res.destroyed) res.json({ seq, changes: readable.map((change) => ({ ...change, at: new Date(change.at).toISOString() })) });
         return;
       }

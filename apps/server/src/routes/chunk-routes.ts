@@ -21,6 +21,7 @@ import { canReadPrivate, hasScope, requireScope, type Principal } from '../princ
 import type { ServerContext } from '../server-context.js';
 import { chunkUploadHandler } from './chunk-upload.js';
 import type { DeltaBase } from '../delta-maker.js';
+import type { ChunkAccess } from '../db/index.js';
 
 interface LoadedChunk {
   readonly encoding: 'identity' | 'zstd';
@@ -29,6 +30,9 @@ interface LoadedChunk {
   readonly plain: Uint8Array;
   readonly public: boolean;
 }
+
+/** Chunks read ahead of the one being sent, in a batched fetch. */
+const READ_AHEAD = 16;
 
 /** Frames written per corked group. */
 const CORK_FRAMES = 32;
@@ -47,23 +51,27 @@ export function chunkRoutes(context: ServerContext): Router {
     next();
   };
 
-  /** Whether the caller may read chunk `id` (by the images that reference it), and as what. */
-  function readableAs(id: string, principal: Principal): 'public' | 'private' | 'none' | undefined {
-    const access = db.images.chunkAccess(id);
+  /** Whether the caller may read a chunk of this access (by the images that reference it), and as what. */
+  function readable(access: ChunkAccess | undefined, principal: Principal): ChunkAccess | undefined {
     // An admin reads every stored chunk, referenced or not: it is who examines a store.
-    if (access === 'none' && !hasScope(principal, 'admin')) return undefined;
+    if (access === undefined || (access === 'none' && !hasScope(principal, 'admin'))) return undefined;
     if (access === 'private' && !canReadPrivate(principal)) return undefined;
     return access;
   }
 
+  /** `readable` for many chunks, with one metadata query. */
+  async function readableMany(ids: readonly string[], principal: Principal): Promise<Map<string, ChunkAccess | undefined>> {
+    const access = await db.images.chunkAccessMany([...new Set(ids)]);
+    return new Map([...access].map(([id, a]) => [id, readable(a, principal)]));
+  }
+
   /**
-   * A chunk the caller may read, verified against its id. Unreadable and absent look the same:
-   * a caller must not learn that private content exists by guessing ids.
+   * A chunk the caller may read (`access`, from `readable`), verified against its id. Unreadable
+   * and absent look the same: a caller must not learn that private content exists by guessing ids.
    */
-  function load(id: string, principal: Principal, acceptZstd: boolean): LoadedChunk | undefined {
-    const access = readableAs(id, principal);
+  async function load(id: string, access: ChunkAccess | undefined, acceptZstd: boolean): Promise<LoadedChunk | undefined> {
     if (!access) return undefined;
-    const found = store.readStoredSync(id);
+    const found = await store.readStored(id);
     if (!found) return undefined; // absent, or collected meanwhile
     const { encoding, stored } = found;
     try {
@@ -73,7 +81,7 @@ export function chunkRoutes(context: ServerContext): Router {
     } catch (err) {
       if (!isLxchunkError(err, 'CHUNK_CORRUPT')) throw err;
       metrics.corruptChunks.inc();
-      config.logger.error({ id, error: (err as Error).message }, 'corrupt chunk on disk, not served');
+      config.logger.error({ id, error: (err as Error).message }, 'corrupt chunk in the store, not served');
       // Moved aside, it is reported missing from now on, so the next push uploads it again.
       void store.quarantine(id).catch((error: unknown) => config.logger.error({ id, error: String(error) }, 'quarantining a corrupt chunk failed'));
       return undefined;
@@ -83,7 +91,8 @@ export function chunkRoutes(context: ServerContext): Router {
   router.get('/v1/chunks/:id', async (req, res) => {
     const id = req.params.id;
     assertHex64(id, 'chunk id');
-    const chunk = load(id, principalOf(res), acceptsEncoding(req.headers['accept-encoding'], 'zstd'));
+    const access = readable(await db.images.chunkAccess(id), principalOf(res));
+    const chunk = await load(id, access, acceptsEncoding(req.headers['accept-encoding'], 'zstd'));
     if (!chunk) throw new ChunkNotFoundError(id);
     res.set({
       ETag: `"${id}"`,
@@ -106,8 +115,7 @@ export function chunkRoutes(context: ServerContext): Router {
     const id = String(req.params.id);
     const bytes = req.body as Uint8Array;
     // Leased before it is stored, and after any delete of it in progress: GC cannot undo this put.
-    keeper.promise([id]);
-    await keeper.settled(id);
+    if ((await keeper.promise([id])).has(id)) await keeper.settled(id);
     const result = await store.put(id, bytes);
     metrics.chunkBytesReceived.inc(bytes.length);
     if (result.stored) {
@@ -126,21 +134,18 @@ export function chunkRoutes(context: ServerContext): Router {
     // The pusher relies on the present ones until it commits its manifest: lease them all before
     // looking (an absent one's lease is harmless, it expires), so none can be collected after it
     // was seen. The filesystem store answers `holds` from a synchronous stat: no need to overlap.
-    keeper.promise(unique);
-    const missing: string[] = [];
-    for (const id of unique) if (!(await keeper.holds(id))) missing.push(id);
-    res.json({ missing });
+    res.json({ missing: await keeper.missing(unique) });
   });
 
   /**
    * The named bases' bytes, in order, within MAX_DELTA_BASE_BYTES, each verified; one that is
    * gone or corrupt is left out. Only bases the caller may read reach here.
    */
-  function loadBases(ids: readonly string[], principal: Principal): DeltaBase[] {
+  async function loadBases(ids: readonly string[], access: ReadonlyMap<string, ChunkAccess | undefined>): Promise<DeltaBase[]> {
     const bases: DeltaBase[] = [];
     let bytes = 0;
     for (const id of ids) {
-      const base = load(id, principal, false);
+      const base = await load(id, access.get(id), false);
       if (!base || bytes + base.plain.length > MAX_DELTA_BASE_BYTES) continue;
       bases.push({ id, bytes: base.plain });
       bytes += base.plain.length;
@@ -153,20 +158,24 @@ export function chunkRoutes(context: ServerContext): Router {
    * caller may not read is dropped first, exactly as a plain fetch of it would refuse it, so
    * neither the answer nor the cache entry it comes from depends on content the caller cannot see.
    */
-  function deltaFrame(id: string, chunk: LoadedChunk, baseIds: readonly string[], principal: Principal): Uint8Array | undefined {
+  async function deltaFrame(id: string, chunk: LoadedChunk, baseIds: readonly string[], access: ReadonlyMap<string, ChunkAccess | undefined>): Promise<Uint8Array | undefined> {
     if (!context.deltas) return undefined;
-    const readable = baseIds.filter((base) => readableAs(base, principal));
-    if (readable.length === 0) {
+    const usable = baseIds.filter((base) => access.get(base));
+    if (usable.length === 0) {
       metrics.deltasDeclined.inc({ reason: 'no_usable_base' });
       return undefined;
     }
-    return context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, readable, () => loadBases(readable, principal));
+    return context.deltas.delta({ id, bytes: chunk.plain }, chunk.payload.length, usable, () => loadBases(usable, access));
   }
 
   router.post('/v1/chunks/fetch', ...json, async (req, res) => {
     const principal = principalOf(res);
     const { ids, bases } = parseFetchRequest(req.body, config.limits.maxFetchIds);
     const acceptZstd = acceptsEncoding(req.headers['accept-encoding'], 'zstd');
+    const access = await readableMany([...ids, ...Object.values(bases ?? {}).flat()], principal);
+    // Reads run ahead of the writes (an object store answers each in a round trip); frames go out in order.
+    const reads: Promise<LoadedChunk | undefined>[] = [];
+    const read = (i: number) => (reads[i] ??= load(ids[i]!, access.get(ids[i]!), acceptZstd));
     res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     // Frames go out corked, a group at a time: one writev per group instead of two writes per chunk.
     res.cork();
@@ -174,9 +183,11 @@ export function chunkRoutes(context: ServerContext): Router {
     for (let i = 0; i < ids.length; i++) {
       if (res.destroyed) return;
       const id = ids[i]!;
-      const chunk = load(id, principal, acceptZstd);
+      for (let ahead = i; ahead < Math.min(ids.length, i + READ_AHEAD); ahead++) void read(ahead).catch(() => undefined);
+      const chunk = await read(i);
+      delete reads[i];
       const baseIds = chunk ? bases?.[id] : undefined;
-      const delta = baseIds ? deltaFrame(id, chunk!, baseIds, principal) : undefined;
+      const delta = baseIds ? await deltaFrame(id, chunk!, baseIds, access) : undefined;
       if (!chunk) {
         res.write(encodeFrameHeader(id, FrameStatus.missing, 0));
       } else if (delta) {

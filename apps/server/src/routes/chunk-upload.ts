@@ -85,9 +85,9 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
       storing += frameBytes;
       return { id: frame.id, bytes, frameBytes };
     };
-    const put = ({ id, bytes, frameBytes }: UploadedChunk) => {
+    const put = ({ id, bytes, frameBytes }: UploadedChunk, claimed: ReadonlySet<string>) => {
       // After any delete of this id in progress: GC cannot undo the put (the lease is already taken).
-      const task = keeper.settled(id).then(() => store.put(id, bytes)).then(
+      const task = (claimed.has(id) ? keeper.settled(id) : Promise.resolve()).then(() => store.put(id, bytes)).then(
         (result) => {
           metrics.chunkBytesReceived.inc(bytes.length);
           if (result.stored) {
@@ -115,8 +115,8 @@ export function chunkUploadHandler(context: ServerContext): RequestHandler {
         decoder.push(piece, (frame) => arrived.push(accept(frame)));
         // Leased before they are stored (one transaction for the piece's chunks): from the moment
         // a chunk is on disk until a manifest references it, GC keeps it.
-        keeper.promise(arrived.map((chunk) => chunk.id));
-        for (const chunk of arrived) put(chunk);
+        const claimed = arrived.length > 0 ? await keeper.promise(arrived.map((chunk) => chunk.id)) : new Set<string>();
+        for (const chunk of arrived) put(chunk, claimed);
         if (needed() > reserved) {
           asked = needed() - reserved;
           try {

@@ -21,7 +21,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 }
 
 export function imageRoutes(context: ServerContext): Router {
-  const { store, db, config, commitLock } = context;
+  const { store, db, config, keeper } = context;
   const router = Router();
 
   router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), reserveBodyMemory(context.uploadMemory, config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {
@@ -34,23 +34,20 @@ export function imageRoutes(context: ServerContext): Router {
       throw new InvalidInputError(`the manifest is for ${manifest.fingerprint}, not ${fingerprint}`);
     }
     const chunkIds = manifestChunkIds(manifest);
-    // Checking the chunks and recording the references happen under the lock GC takes, so a chunk
-    // cannot be collected between the check and the commit.
-    const outcome = await commitLock.run(async () => {
-      const present = await Promise.all(chunkIds.map((id) => store.has(id)));
-      const missing = chunkIds.filter((_, i) => !present[i]);
-      if (missing.length > 0) throw new ChunksMissingError(missing.slice(0, MISSING_LISTED), missing.length);
-      return db.images.put({
-        fingerprint,
-        manifest: bytes,
-        type: manifest.type,
-        architecture: manifest.architecture,
-        created: manifest.created,
-        public: manifest.public,
-        properties: manifest.properties,
-        size: manifest.files.reduce((sum, file) => sum + file.index.size, 0),
-        chunkIds,
-      });
+    // Leasing the chunks first orders this commit with any GC (see ChunkKeeper): a chunk GC is
+    // deleting counts as missing, and one it has not claimed yet it can no longer claim.
+    const missing = await keeper.missing(chunkIds);
+    if (missing.length > 0) throw new ChunksMissingError(missing.slice(0, MISSING_LISTED), missing.length);
+    const outcome = await db.images.put({
+      fingerprint,
+      manifest: bytes,
+      type: manifest.type,
+      architecture: manifest.architecture,
+      created: manifest.created,
+      public: manifest.public,
+      properties: manifest.properties,
+      size: manifest.files.reduce((sum, file) => sum + file.index.size, 0),
+      chunkIds,
     });
     if (outcome === 'created') context.storage.wrote();
     res.status(outcome === 'created' ? 201 : 200).json({ fingerprint, status: outcome });
@@ -62,27 +59,27 @@ export function imageRoutes(context: ServerContext): Router {
   router.head('/v1/images/:fingerprint', async (req, res) => {
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
-    const image = db.images.get(fingerprint);
+    const image = await db.images.get(fingerprint);
     if (!image || !(image.public || canReadPrivate(principalOf(res)))) throw new ImageNotFoundError(fingerprint);
-    const present = await Promise.all(image.chunkIds.map((id) => store.has(id)));
+    const absent = await keeper.absent(image.chunkIds);
     res.set({
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache',
       ETag: `"${fingerprint}"`,
-      [IMAGE_CHUNKS_MISSING_HEADER]: String(present.filter((has) => !has).length),
+      [IMAGE_CHUNKS_MISSING_HEADER]: String(absent.size),
     });
     res.status(200).end();
   });
 
-  router.get('/v1/images/:fingerprint', (req, res) => {
+  router.get('/v1/images/:fingerprint', async (req, res) => {
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
     const principal = principalOf(res);
-    const readable = (fp: string) => {
-      const found = db.images.manifest(fp);
+    const readable = async (fp: string) => {
+      const found = await db.images.manifest(fp);
       return found && (found.public || canReadPrivate(principal)) ? found : undefined;
     };
-    const image = readable(fingerprint);
+    const image = await readable(fingerprint);
     if (!image) throw new ImageNotFoundError(fingerprint);
     const base = req.query['base'];
     if (base !== undefined && typeof base !== 'string') throw new InvalidInputError('query parameter base must appear once');
@@ -92,7 +89,7 @@ export function imageRoutes(context: ServerContext): Router {
     // type, sent only to those who list it in Accept: labelled as a Content-Encoding, curl and
     // browsers would try to decode it without the dictionary. An unknown or unreadable base is
     // ignored (the answer says which representation it is).
-    const dictionary = base !== undefined && req.accepts(['application/json', MANIFEST_DICT_MEDIA_TYPE]) === MANIFEST_DICT_MEDIA_TYPE ? readable(base)?.manifest : undefined;
+    const dictionary = base !== undefined && req.accepts(['application/json', MANIFEST_DICT_MEDIA_TYPE]) === MANIFEST_DICT_MEDIA_TYPE ? (await readable(base))?.manifest : undefined;
     const zstd = dictionary !== undefined || acceptsEncoding(req.headers['accept-encoding'], 'zstd');
     // Each representation has its own validator, so no cache confuses one with another.
     const etag = `"${fingerprint}${dictionary ? `.base-${base}` : zstd ? '.zstd' : ''}"`;
@@ -111,7 +108,7 @@ export function imageRoutes(context: ServerContext): Router {
     res.end(zstd ? compressZstdFrame(image.manifest, { level: MANIFEST_ZSTD_LEVEL, ...(dictionary ? { dictionary } : {}) }) : image.manifest);
   });
 
-  router.get('/v1/images', (req, res) => {
+  router.get('/v1/images', async (req, res) => {
     const properties: Record<string, string> = {};
     let alias: string | undefined;
     let architecture: string | undefined;
@@ -122,15 +119,15 @@ export function imageRoutes(context: ServerContext): Router {
       else if (key.startsWith('property.') && key.length > 'property.'.length) properties[key.slice('property.'.length)] = value;
       else throw new InvalidInputError(`unknown query parameter ${JSON.stringify(key)}`);
     }
-    const images = db.images.list({ alias, architecture, properties, publicOnly: !canReadPrivate(principalOf(res)) });
+    const images = await db.images.list({ alias, architecture, properties, publicOnly: !canReadPrivate(principalOf(res)) });
     res.json({ images });
   });
 
-  router.delete('/v1/images/:fingerprint', (req, res) => {
+  router.delete('/v1/images/:fingerprint', async (req, res) => {
     requireScope(principalOf(res), 'admin');
     const fingerprint = req.params.fingerprint!;
     assertHex64(fingerprint, 'fingerprint');
-    if (!db.images.delete(fingerprint)) throw new ImageNotFoundError(fingerprint);
+    if (!(await db.images.delete(fingerprint))) throw new ImageNotFoundError(fingerprint);
     res.status(204).end();
   });
 

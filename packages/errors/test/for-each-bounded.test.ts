@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { isLxchunkError } from '@lxchunk/errors';
-import { forEachBounded } from '../src/index.js';
+import { forEachBounded, isLxchunkError } from '../src/index.js';
 
 /** Resolves once `signal` aborts. */
 const aborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -1,5 +1,4 @@
-import { InvalidInputError } from '@lxchunk/errors';
-import { abortReason } from './retry-policy.js';
+import { InvalidInputError } from './errors.js';
 
 /**
  * Runs `work` on every item with at most `limit` running at once. The first failure aborts the
@@ -41,4 +40,9 @@ export async function forEachBounded<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed) throw firstError;
   if (signal?.aborted) throw abortReason(signal);
+}
+
+/** Why `signal` aborted: its reason, or a standard AbortError when it gave none. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }

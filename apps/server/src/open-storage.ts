@@ -1,0 +1,93 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataDirLockedError, InvalidInputError } from '@lxchunk/errors';
+import { ExclusiveFileLock, FsChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type FsChunkStoreOptions, type StoredChunkSource } from '@lxchunk/store';
+import type { MetadataStore } from './db/metadata-store.js';
+import { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
+
+export const METADATA_FILE = 'metadata.db';
+/** Beside metadata.db; holds no data. (Not `server.lock`: that name was proper-lockfile's directory.) */
+export const LOCK_FILE = 'data-dir.lock';
+
+/** Where a server (or offline gc, verify, token) keeps chunks and metadata. */
+export interface StorageSpec {
+  /** Filesystem chunks and SQLite metadata unless given elsewhere; the delta cache. One server per directory. */
+  readonly dataDir?: string | undefined;
+  /** `s3://BUCKET[/PREFIX]`: chunks in an S3-compatible object store instead of `<dataDir>/chunks`. */
+  readonly chunks?: string | undefined;
+  /** `postgres://…`: metadata in PostgreSQL instead of `<dataDir>/metadata.db`. */
+  readonly metadata?: string | undefined;
+  readonly fsync: boolean;
+  readonly onQuarantine?: FsChunkStoreOptions['onQuarantine'];
+}
+
+export type ServerChunkStore = ChunkStore & StoredChunkSource & Partial<ChunkUrlSigner> & { deleteMany?(ids: readonly string[]): Promise<Set<string>> };
+
+/** What a server (or an offline command) works on, opened and composed in one place. */
+export interface ServerStorage {
+  readonly store: ServerChunkStore;
+  readonly db: MetadataStore;
+  /** The locked data directory, when there is one. */
+  readonly dataDir: string | undefined;
+  /** True when another process may share the chunks and metadata (object store and PostgreSQL). */
+  readonly shared: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the chunk store and the metadata store a spec names. A data directory is created on first
+ * start and locked: a second server or an offline gc on it is refused with DATA_DIR_LOCKED, and
+ * the lock dies with its holder (ExclusiveFileLock), so a crashed server's directory opens again at
+ * once. Shared backends need no directory: any number of servers may use them together.
+ */
+export async function openStorage(spec: StorageSpec): Promise<ServerStorage> {
+  if (spec.dataDir === undefined && (spec.chunks === undefined || spec.metadata === undefined)) {
+    throw new InvalidInputError('give --data, or both --chunks s3://… and --metadata postgres://…');
+  }
+  const undo: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const step of undo.splice(0).reverse()) await step();
+  };
+  try {
+    const dataDir = spec.dataDir;
+    if (dataDir !== undefined) {
+      // Private whatever the umask: it holds private images' chunks and token hashes.
+      if ((await mkdir(dataDir, PRIVATE_DIR)) !== undefined) await chmod(dataDir, PRIVATE_DIR_MODE);
+      const lock = ExclusiveFileLock.tryAcquire(join(dataDir, LOCK_FILE));
+      if (!lock) throw new DataDirLockedError(dataDir);
+      undo.push(() => lock.release());
+    }
+    const store = spec.chunks !== undefined ? await openObjectStore(spec.chunks) : await openFsStore(dataDir!, spec);
+    const db = await openMetadata(spec);
+    undo.push(() => db.close());
+    return { store, db, dataDir, shared: spec.chunks !== undefined && spec.metadata !== undefined, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Just the metadata a spec names, without locking a data directory: SQLite's own locking lets
+ * `chunk token` edit the tokens of a running server.
+ */
+export async function openMetadata(spec: Pick<StorageSpec, 'dataDir' | 'metadata'>): Promise<MetadataStore> {
+  if (spec.metadata !== undefined) return openPostgres(spec.metadata);
+  if (spec.dataDir === undefined) throw new InvalidInputError('give --data or --metadata postgres://…');
+  return SqliteMetadataStore.open(join(spec.dataDir, METADATA_FILE));
+}
+
+async function openFsStore(dir: string, spec: StorageSpec): Promise<FsChunkStore> {
+  const store = await FsChunkStore.open({ dir, fsync: spec.fsync, onQuarantine: spec.onQuarantine });
+  // We hold the lock, so no other writer exists: every temp file is a dead writer's.
+  await store.cleanTemp(0);
+  return store;
+}
+
+async function openObjectStore(url: string): Promise<ServerChunkStore> {
+  throw new InvalidInputError(`object stores are not available yet: ${url}`);
+}
+
+async function openPostgres(url: string): Promise<MetadataStore> {
+  throw new InvalidInputError(`PostgreSQL is not available yet: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+}
