@@ -91,7 +91,21 @@ export type ChunkStore = ChunkReader & ChunkWriter & ChunkPruner & ChunkQuaranti
  * server sends them as they are to a client that accepts the encoding, after verifying them.
  */
 export interface StoredChunkSource {
-  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined;
+  readStored(id: string): Promise<StoredChunk | undefined>;
+}
+
+export interface StoredChunk {
+  readonly encoding: ChunkEncoding;
+  readonly stored: Uint8Array;
+}
+
+/**
+ * A store that can hand a reader a short-lived URL to fetch a chunk's stored bytes directly (an
+ * object store's presigned GET), so the bytes need not pass through the server. The URL's response
+ * carries `Content-Encoding: zstd` when the chunk is stored compressed.
+ */
+export interface ChunkUrlSigner {
+  signedUrl(id: string, expiresInSeconds: number): Promise<{ readonly url: string; readonly encoding: ChunkEncoding } | undefined>;
 }
 
 /** What a fetch of chunks from a source can be told: to stop, and which chunks it may send as deltas against what. */

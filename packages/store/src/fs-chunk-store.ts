@@ -15,7 +15,7 @@ import {
   zstdContentSize,
 } from '@lxchunk/format';
 import { syncDir } from './sync-dir.js';
-import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunkSource } from './chunk-store.js';
+import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunk, StoredChunkSource } from './chunk-store.js';
 import { PRIVATE_DIR, PRIVATE_FILE_MODE } from './private-mode.js';
 
 export interface FsChunkStoreOptions {
@@ -122,7 +122,11 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
    * while each async fs call costs a thread-pool round trip (60-80 µs on small VMs), and an async
    * readFile makes four of them.
    */
-  readStoredSync(id: string): { readonly encoding: ChunkEncoding; readonly stored: Uint8Array } | undefined {
+  async readStored(id: string): Promise<StoredChunk | undefined> {
+    return this.readStoredSync(id);
+  }
+
+  readStoredSync(id: string): StoredChunk | undefined {
     assertHex64(id);
     for (const encoding of ENCODINGS) {
       try {

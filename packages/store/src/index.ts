@@ -12,7 +12,9 @@ export type {
   PutResult,
   QuarantineResult,
   QuarantinedChunk,
+  StoredChunk,
   StoredChunkSource,
+  ChunkUrlSigner,
 } from './chunk-store.js';
 export { FsChunkStore, type ChunkLocation, type FsChunkStoreOptions } from './fs-chunk-store.js';
 export { ReadThroughCache } from './read-through-cache.js';
