@@ -175,7 +175,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
     let corrupt: ChunkCorruptError | undefined;
     // Both encodings may exist only if writers used different levels; a valid one wins.
     for (const encoding of ENCODINGS) {
-      const stored = await this.readStored(id, encoding);
+      const stored = await this.readEncoded(id, encoding);
       if (stored === undefined) continue;
       try {
         return decodeChunk(id, encoding, stored);
@@ -307,7 +307,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   private async readVerdict(id: string, encoding: ChunkEncoding): Promise<{ intact: boolean; size: number } | undefined> {
     let stored: Uint8Array | undefined;
     try {
-      stored = await this.readStored(id, encoding);
+      stored = await this.readEncoded(id, encoding);
       if (stored === undefined) return undefined;
       decodeChunk(id, encoding, stored);
       return { intact: true, size: stored.length };
@@ -415,7 +415,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   }
 
   /** The stored bytes for one encoding, or undefined if absent. Oversized files count as corrupt. */
-  private async readStored(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
+  private async readEncoded(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
     const limit = encoding === 'zstd' ? zstdBinding.compressBound(MAX_CHUNK_SIZE) : MAX_CHUNK_SIZE;
     const path = this.pathOf(id, encoding);
     return withIoError(`reading chunk ${id}`, () =>
