@@ -230,16 +230,14 @@ async function corruptObject(client: S3Client, bucket: string, key: string): Pro
   );
 }
 
-async function listAll(store: ChunkStore): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const id of store.list()) ids.push(id);
-  return ids;
-}
+const listAll = (store: ChunkStore): Promise<string[]> => collect(store.list());
+const listQuarantined = async (store: ChunkStore): Promise<string[]> => (await collect(store.listQuarantined())).map(({ id }) => id);
 
-async function listQuarantined(store: ChunkStore): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const { id } of store.listQuarantined()) ids.push(id);
-  return ids;
+// Array.fromAsync arrives with Node 22.
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
 }
 
 function hasCode(code: string): (err: unknown) => boolean {
