@@ -5,16 +5,16 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertHex64 } from '@lxchunk/chunker';
 import { ChunkCorruptError, ChunkNotFoundError, InvalidInputError, IoError, withIoError } from '@lxchunk/errors';
-import zstdBinding from 'zstd-napi/binding.js';
 import {
   ChunkEncoder,
   DEFAULT_COMPRESSION_LEVEL,
-  MAX_CHUNK_SIZE,
   decodeChunk,
   verifyChunkBytes,
   zstdContentSize,
 } from '@lxchunk/format';
 import { syncDir } from './sync-dir.js';
+import { ChunkTurns } from './chunk-turns.js';
+import { maxStoredSize } from './max-stored-size.js';
 import type { ChunkEncoding, ChunkStat, ChunkStore, PutResult, QuarantineResult, QuarantinedChunk, StoredChunk, StoredChunkSource } from './chunk-store.js';
 import { PRIVATE_DIR, PRIVATE_FILE_MODE } from './private-mode.js';
 
@@ -70,9 +70,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   private readonly onQuarantine: FsChunkStoreOptions['onQuarantine'];
   private readonly encoder: ChunkEncoder;
   // Concurrent puts of one id in this process share one write instead of racing renames.
-  private readonly inflight = new Map<string, Promise<PutResult>>();
-  // Quarantines in progress: puts of the id wait for them, and `has` answers after them.
-  private readonly quarantining = new Map<string, Promise<QuarantineResult>>();
+  private readonly turns = new ChunkTurns();
   // Fan-out directories known to exist: a put skips its mkdir. (One removed by hand fails the put's rename, with ENOENT.)
   private readonly fanoutDirs = new Set<string>();
 
@@ -146,8 +144,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
    */
   async has(id: string): Promise<boolean> {
     assertHex64(id);
-    const quarantining = this.quarantining.get(id);
-    if (quarantining !== undefined) await quarantining.catch(() => undefined);
+    await this.turns.quarantined(id);
     return ENCODINGS.some((encoding) => existsSync(this.pathOf(id, encoding)));
   }
 
@@ -189,13 +186,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
 
   async put(id: string, bytes: Uint8Array): Promise<PutResult> {
     verifyChunkBytes(id, bytes);
-    // A quarantine decides on the copy it read: write after it, never under it.
-    for (let q = this.quarantining.get(id); q !== undefined; q = this.quarantining.get(id)) await q.catch(() => undefined);
-    const pending = this.inflight.get(id);
-    if (pending !== undefined) return { ...(await pending), stored: false };
-    const write = this.putVerified(id, bytes).finally(() => this.inflight.delete(id));
-    this.inflight.set(id, write);
-    return write;
+    return this.turns.put(id, () => this.putVerified(id, bytes));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -210,12 +201,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
 
   async quarantine(id: string): Promise<QuarantineResult> {
     assertHex64(id);
-    const pending = this.quarantining.get(id);
-    if (pending !== undefined) return pending;
-    // Registered before its first await, so a put arriving from now on waits for it.
-    const run = this.quarantineCorrupt(id).finally(() => this.quarantining.delete(id));
-    this.quarantining.set(id, run);
-    return run;
+    return this.turns.quarantine(id, () => this.quarantineCorrupt(id));
   }
 
   async *listQuarantined(): AsyncIterable<QuarantinedChunk> {
@@ -290,8 +276,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
   }
 
   private async quarantineCorrupt(id: string): Promise<QuarantineResult> {
-    // A put in flight may be repairing the chunk: judge what it leaves, not what it replaces.
-    for (let p = this.inflight.get(id); p !== undefined; p = this.inflight.get(id)) await p.catch(() => undefined);
+    // Run after the puts in flight (ChunkTurns): it judges what a repairing put leaves.
     let quarantined = false;
     let storedSize = 0;
     for (const encoding of ENCODINGS) {
@@ -416,7 +401,7 @@ export class FsChunkStore implements ChunkStore, StoredChunkSource {
 
   /** The stored bytes for one encoding, or undefined if absent. Oversized files count as corrupt. */
   private async readEncoded(id: string, encoding: ChunkEncoding): Promise<Uint8Array | undefined> {
-    const limit = encoding === 'zstd' ? zstdBinding.compressBound(MAX_CHUNK_SIZE) : MAX_CHUNK_SIZE;
+    const limit = maxStoredSize(encoding);
     const path = this.pathOf(id, encoding);
     return withIoError(`reading chunk ${id}`, () =>
       withFile(path, async (file) => {
