@@ -2,7 +2,10 @@ import type { RebuildPreference } from '@lxchunk/sync';
 
 /** Everything an agent needs; built by loadAgentConfig from a file, the environment and flags. */
 export interface AgentConfig {
+  /** The first of serverUrls: the server's name in what the agent marks as imported from it. */
   readonly serverUrl: string;
+  /** Replicas of the server, tried in order. */
+  readonly serverUrls: readonly string[];
   readonly token: string | undefined;
   /** Server aliases to mirror into LXD under the same names. */
   readonly follow: readonly string[];

@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { InvalidInputError, userPathError } from '@lxchunk/errors';
 import { validateAliasName } from '@lxchunk/format';
+import { serverUrls } from '@lxchunk/client';
 import { REBUILD_PREFERENCES, type RebuildPreference } from '@lxchunk/sync';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 
 /** The config file's shape (e.g. /etc/lxchunk/agent.yaml); every key optional. */
 interface AgentFile {
-  server?: string;
+  /** One URL, or replicas of one server: a list, or a comma-separated string. */
+  server?: string | string[];
   token?: string;
   tokenFile?: string;
   follow?: string[];
@@ -28,18 +30,19 @@ const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir',
  * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET, LXCHUNK_PREFER), which win over the config file.
  */
 export async function loadAgentConfig(
-  flags: Partial<Omit<AgentFile, 'follow'>> & { follow?: readonly string[]; configFile?: string },
+  flags: Partial<Omit<AgentFile, 'follow' | 'server'>> & { server?: string; follow?: readonly string[]; configFile?: string },
   env: NodeJS.ProcessEnv,
   log: AgentConfig['log'],
 ): Promise<AgentConfig> {
   const file = await readAgentFile(flags.configFile);
   const tokenFromFile = file.tokenFile ? await readFile(file.tokenFile, 'utf8').then((t) => t.trim(), (err: unknown) => Promise.reject(userPathError('tokenFile', file.tokenFile!, err))) : undefined;
   const follow = flags.follow?.length ? flags.follow : env.LXCHUNK_FOLLOW ? env.LXCHUNK_FOLLOW.split(',').map((s) => s.trim()).filter(Boolean) : (file.follow ?? []);
-  const serverUrl = flags.server ?? env.LXCHUNK_SERVER ?? file.server;
-  if (!serverUrl) throw new InvalidInputError('no server: pass --server, set LXCHUNK_SERVER, or put server: in the config file');
+  const urls = serverUrls(flags.server ?? env.LXCHUNK_SERVER ?? file.server ?? '');
+  if (urls.length === 0) throw new InvalidInputError('no server: pass --server, set LXCHUNK_SERVER, or put server: in the config file');
   if (follow.length === 0) throw new InvalidInputError('nothing to follow: pass --follow ALIAS (repeatable), LXCHUNK_FOLLOW, or follow: in the config file');
   return {
-    serverUrl,
+    serverUrl: urls[0]!,
+    serverUrls: urls,
     token: flags.token ?? env.LXCHUNK_TOKEN ?? file.token ?? tokenFromFile,
     follow: follow.map(validateAliasName),
     cacheDir: cacheDirOf(flags, env, file),
@@ -83,6 +86,9 @@ async function readAgentFile(path: string | undefined): Promise<AgentFile> {
     if (!FILE_KEYS.has(key)) throw new InvalidInputError(`${path}: unknown setting ${JSON.stringify(key)} (known: ${[...FILE_KEYS].join(', ')})`);
   }
   const file = parsed as AgentFile;
+  if (file.server !== undefined && typeof file.server !== 'string' && (!Array.isArray(file.server) || file.server.some((u) => typeof u !== 'string'))) {
+    throw new InvalidInputError(`${path}: server must be a URL or a list of URLs (replicas of one server)`);
+  }
   if (file.deltas !== undefined && typeof file.deltas !== 'boolean') throw new InvalidInputError(`${path}: deltas must be true or false`);
   if (file.follow !== undefined && (!Array.isArray(file.follow) || file.follow.some((a) => typeof a !== 'string'))) {
     throw new InvalidInputError(`${path}: follow must be a list of alias names`);

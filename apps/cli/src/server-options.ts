@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ChunkServerClient } from '@lxchunk/client';
+import { ChunkServerClient, serverUrls } from '@lxchunk/client';
 import { InvalidInputError } from '@lxchunk/errors';
 import { readToken, type TokenOptions } from './token-source.js';
 
@@ -15,7 +15,7 @@ export interface ServerOptions extends TokenOptions {
  */
 export function withServerOptions(command: Command): Command {
   return command
-    .option('--server <url>', 'chunk server URL (or LXCHUNK_SERVER)')
+    .option('--server <urls>', 'chunk server URL, or replicas of one server as a comma-separated list, tried in order (or LXCHUNK_SERVER)')
     .option('--token <token>', 'bearer token (or LXCHUNK_TOKEN; prefer a file or the variable: argv is visible in ps)')
     .option('--token-file <path>', 'read the bearer token from a file, or from stdin with - (or LXCHUNK_TOKEN_FILE)');
 }
@@ -24,5 +24,5 @@ export async function clientFrom(options: ServerOptions): Promise<ChunkServerCli
   const url = options.server ?? process.env.LXCHUNK_SERVER;
   if (!url) throw new InvalidInputError('no server: pass --server URL or set LXCHUNK_SERVER');
   const token = await readToken(options);
-  return new ChunkServerClient({ url, ...(token ? { token } : {}), ...(options.retryFor !== undefined ? { retryForMs: options.retryFor } : {}) });
+  return new ChunkServerClient({ url: serverUrls(url), ...(token ? { token } : {}), ...(options.retryFor !== undefined ? { retryForMs: options.retryFor } : {}) });
 }

@@ -1,7 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataDirLockedError, InvalidInputError } from '@lxchunk/errors';
-import { ExclusiveFileLock, FsChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type FsChunkStoreOptions, type StoredChunkSource } from '@lxchunk/store';
+import { ExclusiveFileLock, FsChunkStore, S3ChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type QuarantinedChunk, type StoredChunkSource } from '@lxchunk/store';
 import type { MetadataStore } from './db/metadata-store.js';
 import { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
 
@@ -18,10 +18,11 @@ export interface StorageSpec {
   /** `postgres://…`: metadata in PostgreSQL instead of `<dataDir>/metadata.db`. */
   readonly metadata?: string | undefined;
   readonly fsync: boolean;
-  readonly onQuarantine?: FsChunkStoreOptions['onQuarantine'];
+  /** Told of each corrupt chunk moved aside: where it was (a file path or an object key). */
+  readonly onQuarantine?: (chunk: QuarantinedChunk & { readonly path?: string; readonly key?: string }) => void;
 }
 
-export type ServerChunkStore = ChunkStore & StoredChunkSource & Partial<ChunkUrlSigner> & { deleteMany?(ids: readonly string[]): Promise<Set<string>> };
+export type ServerChunkStore = ChunkStore & StoredChunkSource & Partial<ChunkUrlSigner> & { deleteMany?(ids: readonly string[]): Promise<Set<string>>; close?(): void };
 
 /** What a server (or an offline command) works on, opened and composed in one place. */
 export interface ServerStorage {
@@ -57,7 +58,8 @@ export async function openStorage(spec: StorageSpec): Promise<ServerStorage> {
       if (!lock) throw new DataDirLockedError(dataDir);
       undo.push(() => lock.release());
     }
-    const store = spec.chunks !== undefined ? await openObjectStore(spec.chunks) : await openFsStore(dataDir!, spec);
+    const store: ServerChunkStore = spec.chunks !== undefined ? await openObjectStore(spec.chunks, spec) : await openFsStore(dataDir!, spec);
+    undo.push(() => store.close?.());
     const db = await openMetadata(spec);
     undo.push(() => db.close());
     return { store, db, dataDir, shared: spec.chunks !== undefined && spec.metadata !== undefined, close };
@@ -84,8 +86,16 @@ async function openFsStore(dir: string, spec: StorageSpec): Promise<FsChunkStore
   return store;
 }
 
-async function openObjectStore(url: string): Promise<ServerChunkStore> {
-  throw new InvalidInputError(`object stores are not available yet: ${url}`);
+async function openObjectStore(url: string, spec: StorageSpec): Promise<S3ChunkStore> {
+  const store = S3ChunkStore.fromUrl(url, { onQuarantine: spec.onQuarantine });
+  try {
+    // A wrong bucket or endpoint shows at startup, not at the first push.
+    await store.checkBucket();
+    return store;
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 }
 
 async function openPostgres(url: string): Promise<MetadataStore> {

@@ -46,7 +46,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     fsync: config.fsync,
     onQuarantine: (chunk) => {
       metrics.chunksQuarantined.inc();
-      config.logger.warn({ id: chunk.id, path: chunk.path }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
+      config.logger.warn({ id: chunk.id, path: chunk.path ?? chunk.key }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
   const deltaCache = config.deltas && config.deltaCacheBytes > 0 && config.dataDir !== undefined ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;

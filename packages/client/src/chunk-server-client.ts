@@ -68,6 +68,23 @@ const JSON_LIMIT = 256 * 1024 * 1024;
 /** A stored chunk is at most MAX_CHUNK_SIZE raw; its zstd form can be slightly larger. */
 const CHUNK_BODY_LIMIT = MAX_CHUNK_SIZE + (MAX_CHUNK_SIZE >> 7) + 1024;
 
+/** A server URL as the client uses it (no trailing slash), or a clear INVALID_INPUT. */
+function checkServerUrl(url: string): string {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch (cause) {
+    throw new InvalidInputError(`server URL ${JSON.stringify(url)} is not a URL`, { cause });
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new InvalidInputError(`server URL must be http or https, got ${JSON.stringify(url)}`);
+  }
+  if (base.search || base.hash || base.username || base.password) {
+    throw new InvalidInputError(`server URL must not carry a query, fragment or credentials: ${JSON.stringify(url)}`);
+  }
+  return base.href.replace(/\/+$/, '');
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' } as const;
 
 /**
@@ -92,7 +109,10 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
  *   made, or 429/503). `verify` is never repeated: its progress has already been reported.
  */
 export class ChunkServerClient {
+  /** The first server URL: the one that names this server (e.g. in what the agent marks as imported from it). */
   readonly url: string;
+  /** Every replica's URL, in the order they are tried. */
+  readonly urls: readonly string[];
   private readonly counter = new ByteCounter();
   private readonly deltas = new DeltaState();
   private readonly transport: HttpTransport;
@@ -103,18 +123,8 @@ export class ChunkServerClient {
   private batchUploads = true;
 
   constructor(options: ChunkServerClientOptions) {
-    let base: URL;
-    try {
-      base = new URL(options.url);
-    } catch (cause) {
-      throw new InvalidInputError(`server URL ${JSON.stringify(options.url)} is not a URL`, { cause });
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new InvalidInputError(`server URL must be http or https, got ${JSON.stringify(options.url)}`);
-    }
-    if (base.search || base.hash || base.username || base.password) {
-      throw new InvalidInputError(`server URL must not carry a query, fragment or credentials: ${JSON.stringify(options.url)}`);
-    }
+    const urls = (typeof options.url === 'string' ? [options.url] : [...options.url]).map(checkServerUrl);
+    if (urls.length === 0) throw new InvalidInputError('no server URL given');
     if (options.token !== undefined && (options.token === '' || /[\s\x00-\x1f]/.test(options.token))) {
       throw new InvalidInputError('token must be a non-empty string without whitespace');
     }
@@ -126,9 +136,10 @@ export class ChunkServerClient {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new InvalidInputError(`timeoutMs must be a positive number, got ${String(options.timeoutMs)}`);
     }
-    this.url = base.href.replace(/\/+$/, '');
+    this.url = urls[0]!;
+    this.urls = urls;
     this.transport = new HttpTransport({
-      url: this.url,
+      urls,
       token: options.token,
       userAgent: options.userAgent ?? `lxchunk-client/${CLIENT_VERSION} node/${process.version}`,
       timeoutMs,

@@ -99,7 +99,8 @@ const ERROR_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024 + 1024 * 1024;
 
 export interface HttpTransportOptions {
-  readonly url: string;
+  /** Replicas of one server, tried in order; a retryable failure moves to the next. */
+  readonly urls: readonly string[];
   readonly token?: string | undefined;
   readonly userAgent: string;
   readonly timeoutMs: number;
@@ -107,20 +108,24 @@ export interface HttpTransportOptions {
   readonly counter: ByteCounter;
 }
 
+/** Statuses of a server (or its gateway) that cannot answer now, where another replica may. */
+const FAILOVER_STATUSES = new Set([502, 503, 504]);
+
 export class HttpTransport {
-  readonly origin: string;
-  /** The base URL's path without its trailing slash ('' for a bare host). */
-  readonly basePath: string;
   readonly policy: RetryPolicy;
+  private readonly endpoints: readonly { readonly origin: string; readonly basePath: string }[];
+  private current = 0;
   private readonly agent: Dispatcher;
   private readonly baseHeaders: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly counter: ByteCounter;
 
   constructor(options: HttpTransportOptions) {
-    const base = new URL(options.url);
-    this.origin = base.origin;
-    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.endpoints = options.urls.map((url) => {
+      const base = new URL(url);
+      // The base URL's path without its trailing slash ('' for a bare host).
+      return { origin: base.origin, basePath: base.pathname.replace(/\/+$/, '') };
+    });
     this.policy = options.policy;
     this.timeoutMs = options.timeoutMs;
     this.counter = options.counter;
@@ -134,6 +139,23 @@ export class HttpTransport {
     });
   }
 
+  /** The replica requests go to now. */
+  get origin(): string {
+    return this.endpoints[this.current]!.origin;
+  }
+
+  get basePath(): string {
+    return this.endpoints[this.current]!.basePath;
+  }
+
+  /**
+   * Moves on to the next replica after a failure that another may not share (the connection, or
+   * 502/503/504): the retry that follows goes there. Requests in flight keep their replica.
+   */
+  private failOver(origin: string): void {
+    if (this.endpoints.length > 1 && this.origin === origin) this.current = (this.current + 1) % this.endpoints.length;
+  }
+
   get hasToken(): boolean {
     return this.baseHeaders.authorization !== undefined;
   }
@@ -145,10 +167,11 @@ export class HttpTransport {
   /** One attempt. Resolves on a 2xx with the body still to read; throws the mapped error otherwise. */
   async open(spec: RequestSpec): Promise<StreamingResponse> {
     const timeout = spec.timeoutMs ?? this.timeoutMs;
+    const origin = this.origin;
     let response: Dispatcher.ResponseData;
     try {
       response = await this.agent.request({
-        origin: this.origin,
+        origin,
         path: this.pathOf(spec),
         method: spec.method,
         headers: { ...this.baseHeaders, ...spec.headers },
@@ -158,14 +181,17 @@ export class HttpTransport {
         bodyTimeout: timeout,
       });
     } catch (err) {
-      const mapped = this.mapError(err, spec);
+      const mapped = this.mapError(err, spec, origin);
       if (spec.body && !failureInfo(mapped)?.unapplied) this.counter.addSent(spec.body.length);
       throw mapped;
     }
     if (spec.body) this.counter.addSent(spec.body.length);
     const { statusCode: status, headers, body } = response;
-    if (status < 200 || status > 299) throw await this.statusError(spec, status, headers, body);
-    return { status, headers, body: this.counted(body, spec) };
+    if (status < 200 || status > 299) {
+      if (FAILOVER_STATUSES.has(status)) this.failOver(origin);
+      throw await this.statusError(spec, status, headers, body);
+    }
+    return { status, headers, body: this.counted(body, spec, origin) };
   }
 
   /** One attempt, body read in full. */
@@ -195,11 +221,12 @@ export class HttpTransport {
   }
 
   /** A failure of anything below HTTP (or a body read) as an lxchunk error, retry info attached. */
-  mapError(err: unknown, spec: RequestSpec): unknown {
+  mapError(err: unknown, spec: RequestSpec, origin?: string): unknown {
     if (spec.signal?.aborted) return abortReason(spec.signal);
     if (isLxchunkError(err)) return err;
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
     if (typeof code !== 'string' || USAGE_CODES.has(code)) return err;
+    if (origin !== undefined) this.failOver(origin);
     const unapplied = CONNECT_CODES.has(code);
     const mapped = new UnavailableError(`${spec.method} ${this.url(spec)}: ${describeCause(err)}`, { cause: err });
     failureInfos.set(mapped, { retryable: true, unapplied });
@@ -240,14 +267,14 @@ export class HttpTransport {
     return error;
   }
 
-  private async *counted(body: Dispatcher.ResponseData['body'], spec: RequestSpec): AsyncGenerator<Uint8Array> {
+  private async *counted(body: Dispatcher.ResponseData['body'], spec: RequestSpec, origin?: string): AsyncGenerator<Uint8Array> {
     try {
       for await (const piece of body as AsyncIterable<Buffer>) {
         this.counter.addReceived(piece.length);
         yield piece;
       }
     } catch (err) {
-      throw this.mapError(err, spec);
+      throw this.mapError(err, spec, origin);
     } finally {
       // Left early (an error in the consumer, a limit): drop the rest, which also frees the socket.
       if (!body.destroyed) body.destroy();

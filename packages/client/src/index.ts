@@ -19,3 +19,4 @@ export type {
   ImageSummary,
   OnChunk,
 } from './types.js';
+export { serverUrls } from './server-urls.js';

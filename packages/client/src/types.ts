@@ -12,8 +12,12 @@ export interface CallOptions {
 }
 
 export interface ChunkServerClientOptions {
-  /** Base URL of the server, e.g. `http://127.0.0.1:8080` (a path prefix is kept: `https://h/lxchunk`). */
-  readonly url: string;
+  /**
+   * Base URL of the server, e.g. `http://127.0.0.1:8080` (a path prefix is kept: `https://h/lxchunk`).
+   * Several URLs are replicas of one server (shared storage): requests go to the first that
+   * answers, and move on to the next when one fails in a retryable way.
+   */
+  readonly url: string | readonly string[];
   /** Sent as `Authorization: Bearer <token>`. Without it the client is anonymous. */
   readonly token?: string;
   /** Retries after the first attempt of a request that failed in a retryable way. Default: as many as `retryForMs` allows. */

@@ -389,7 +389,7 @@ export class S3ChunkStore implements ChunkStore, StoredChunkSource, ChunkUrlSign
   }
 
   /** Once per store: whether the bucket is there. A failure is not remembered, so a store can come up after its bucket. */
-  private async checkBucket(): Promise<void> {
+  async checkBucket(): Promise<void> {
     this.bucketChecked ??= this.call('opening the chunk store', async () => {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).catch((err: unknown) => {
         // HeadBucket's 404 has no body: name it, so the message says what is missing.

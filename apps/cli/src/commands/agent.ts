@@ -32,7 +32,7 @@ export function agentCommand(context: CommandContext): Command {
     // `agent status` has its own --cache and --json: the daemon's options go before it.
     .enablePositionalOptions()
     .description('keep LXD image aliases in sync with the server: pull only missing chunks, import into LXD, move the alias')
-    .option('--server <url>', 'chunk server URL (or LXCHUNK_SERVER, or server: in the config file)')
+    .option('--server <urls>', 'chunk server URL, or replicas of one server comma-separated (or LXCHUNK_SERVER, or server: in the config file)')
     .option('--token <token>', 'read token (or LXCHUNK_TOKEN, or token:/tokenFile: in the config file)')
     .option('--token-file <path>', 'read the token from a file, or from stdin with - (or LXCHUNK_TOKEN_FILE)')
     .option('--follow <alias>', 'server alias to mirror into LXD (repeatable; or LXCHUNK_FOLLOW=a,b)', repeatable, [])
