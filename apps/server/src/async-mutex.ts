@@ -1,7 +1,4 @@
-/**
- * Serializes the two operations that must not interleave: committing a manifest (check that its
- * chunks exist, then reference them) and garbage collection (find unreferenced chunks, delete them).
- */
+/** Runs async sections one at a time, in call order (this process's GC lock, for one). */
 export class AsyncMutex {
   private tail: Promise<void> = Promise.resolve();
 

@@ -212,6 +212,14 @@ export class ImageRepo {
     return pub === undefined ? 'none' : pub === 1 ? 'public' : 'private';
   }
 
+  chunkAccessMany(ids: readonly string[]): Map<string, ChunkAccess> {
+    return new Map(ids.map((id) => [id, this.chunkAccess(id)]));
+  }
+
+  referencedAmong(ids: readonly string[]): Set<string> {
+    return new Set(ids.filter((id) => this.isReferenced(id)));
+  }
+
   isReferenced(id: string): boolean {
     return this.stmt.isReferenced.get(toBlob(id, 'chunk id')) !== undefined;
   }

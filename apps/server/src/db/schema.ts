@@ -95,6 +95,11 @@ const MIGRATIONS: readonly string[] = [
 
   PRAGMA application_id = ${APPLICATION_ID};
   `,
+  // 1 -> 2: GC's claims live in the lease row, so a renewal and a claim are ordered by the database
+  // (several processes may share one store). NULL: no claim.
+  `
+  ALTER TABLE leases ADD COLUMN gc_claim_until INTEGER;
+  `,
 ];
 
 /** The schema version this build creates and understands. */
