@@ -1,7 +1,18 @@
 import type Database from 'better-sqlite3';
-import { ImageNotFoundError, InvalidInputError, PreconditionFailedError, isLxchunkError } from '@lxchunk/errors';
+import { ImageNotFoundError, isLxchunkError } from '@lxchunk/errors';
 import { validateAliasName, type AliasChange, type AliasExpectation, type AliasHistoryEntry as WireAliasHistoryEntry } from '@lxchunk/format';
-import { fromBlob, toBlob } from './blob-ids.js';
+import { fromBlob } from './blob-ids.js';
+import {
+  aliasRecord,
+  checkExpectation,
+  checkKeep,
+  checkLimit,
+  checkSeq,
+  nextAliasRow,
+  validateAliasSet,
+  validateExpectVersion,
+  type AliasRow,
+} from './alias-rules.js';
 
 export interface AliasRecord {
   name: string;
@@ -38,14 +49,6 @@ export function isValidAliasName(name: unknown): name is string {
     if (isLxchunkError(err, 'INVALID_INPUT')) return false;
     throw err;
   }
-}
-
-interface AliasRow {
-  name: string;
-  target: Buffer;
-  version: number;
-  updated: number;
-  description: string;
 }
 
 /** Aliases, their history and the change feed. Every write is one IMMEDIATE transaction. */
@@ -101,26 +104,21 @@ export class AliasRepo {
     };
 
     this.setTx = db.transaction(
-      (name: string, target: string, expect: AliasExpectation, description: string | undefined): AliasSetResult => {
+      (name: string, target: Buffer, expect: AliasExpectation, description: string | undefined): AliasSetResult => {
         const current = this.stmt.get.get(name);
         checkExpectation(name, current, expect);
-        const targetBlob = Buffer.from(target, 'hex');
-        if (this.stmt.imageExists.get(targetBlob) === undefined) throw new ImageNotFoundError(target);
-        if (current && current.target.equals(targetBlob)) {
-          if (description !== undefined && description !== current.description) {
-            this.stmt.setDescription.run(description, name);
-            current.description = description;
-          }
-          return { record: toRecord(current), changed: false };
+        if (this.stmt.imageExists.get(target) === undefined) throw new ImageNotFoundError(fromBlob(target));
+        const lastVersion = current ? current.version : (this.stmt.lastVersion.get(name) ?? 0);
+        const next = nextAliasRow(current, name, target, description, lastVersion, this.now());
+        if (next.kind === 'same') {
+          if (next.describe) this.stmt.setDescription.run(next.row.description, name);
+          return { record: aliasRecord(next.row), changed: false };
         }
-        // A re-created alias continues its numbering: a version, hence an ETag, never comes back.
-        const version = current ? current.version + 1 : (this.stmt.lastVersion.get(name) ?? 0) + 1;
-        const at = this.now();
-        const row: AliasRow = { name, target: targetBlob, version, updated: at, description: description ?? current?.description ?? '' };
+        const { row } = next;
         this.stmt.upsert.run(row);
-        this.stmt.addHistory.run(name, targetBlob, version, at);
-        this.stmt.addChange.run(name, targetBlob, version, at);
-        return { record: toRecord(row), changed: true };
+        this.stmt.addHistory.run(name, target, row.version, row.updated);
+        this.stmt.addChange.run(name, target, row.version, row.updated);
+        return { record: aliasRecord(row), changed: true };
       },
     );
 
@@ -136,12 +134,12 @@ export class AliasRepo {
 
   get(name: string): AliasRecord | undefined {
     const row = this.stmt.get.get(name);
-    return row ? toRecord(row) : undefined;
+    return row ? aliasRecord(row) : undefined;
   }
 
   /** Sorted by name. */
   list(): AliasRecord[] {
-    return this.stmt.list.all().map(toRecord);
+    return this.stmt.list.all().map(aliasRecord);
   }
 
   /**
@@ -153,14 +151,7 @@ export class AliasRepo {
    * `description` undefined keeps the current one ('' on creation).
    */
   set(name: string, target: string, expect: AliasExpectation, description?: string): AliasSetResult {
-    // The same rule as the routes and the client: a name the repo stores can always be addressed.
-    validateAliasName(name);
-    toBlob(target, 'alias target');
-    validateExpectation(expect);
-    if (description !== undefined && (typeof description !== 'string' || description.length > ALIAS_DESCRIPTION_MAX)) {
-      throw new InvalidInputError(`alias description must be a string of at most ${ALIAS_DESCRIPTION_MAX} characters`);
-    }
-    return this.setTx.immediate(name, target, expect, description);
+    return this.setTx.immediate(name, validateAliasSet(name, target, expect, description), expect, description);
   }
 
   /**
@@ -168,9 +159,7 @@ export class AliasRepo {
    * missing alias or another version is PreconditionFailedError. Without it, false when missing.
    */
   delete(name: string, expectVersion?: number): boolean {
-    if (expectVersion !== undefined && !Number.isSafeInteger(expectVersion)) {
-      throw new InvalidInputError(`alias version must be an integer, got ${expectVersion}`);
-    }
+    validateExpectVersion(expectVersion);
     return this.deleteTx.immediate(name, expectVersion);
   }
 
@@ -187,9 +176,8 @@ export class AliasRepo {
 
   /** Changes with seq > `seq`, ascending, at most `limit`. */
   changesSince(seq: number, limit = 1000): Change[] {
-    if (!Number.isSafeInteger(seq)) throw new InvalidInputError(`seq must be an integer, got ${seq}`);
     return this.stmt.changesSince
-      .all(seq, checkLimit(limit))
+      .all(checkSeq(seq), checkLimit(limit))
       .map((r) => ({ seq: r.seq, alias: r.name, target: r.target ? fromBlob(r.target) : null, version: r.version, at: r.at }));
   }
 
@@ -205,36 +193,6 @@ export class AliasRepo {
    * candidates; images already deleted are not listed.
    */
   retentionCandidates(keep: number): string[] {
-    if (!Number.isSafeInteger(keep) || keep < 0) throw new InvalidInputError(`keep must be a non-negative integer, got ${keep}`);
-    return this.stmt.retention.all(keep).map(fromBlob);
+    return this.stmt.retention.all(checkKeep(keep)).map(fromBlob);
   }
-}
-
-function toRecord(row: AliasRow): AliasRecord {
-  return { name: row.name, target: fromBlob(row.target), version: row.version, updated: row.updated, description: row.description };
-}
-
-function validateExpectation(expect: AliasExpectation): void {
-  if (typeof expect === 'object' && expect !== null) {
-    if ('absent' in expect && expect.absent === true) return;
-    if ('version' in expect && Number.isSafeInteger(expect.version)) return;
-  }
-  throw new InvalidInputError('alias precondition must be { version: <integer> } or { absent: true }');
-}
-
-function checkExpectation(name: string, current: AliasRow | undefined, expect: AliasExpectation): void {
-  const details = { current: current ? { target: fromBlob(current.target), version: current.version } : null };
-  if ('absent' in expect) {
-    if (current) throw new PreconditionFailedError(`alias ${JSON.stringify(name)} already exists (version ${current.version})`, details);
-    return;
-  }
-  if (!current) throw new PreconditionFailedError(`alias ${JSON.stringify(name)} does not exist`, details);
-  if (current.version !== expect.version) {
-    throw new PreconditionFailedError(`alias ${JSON.stringify(name)} is at version ${current.version}, not ${expect.version}`, details);
-  }
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive integer, got ${limit}`);
-  return limit;
 }

@@ -18,3 +18,8 @@ export function fromBlob(blob: Uint8Array): string {
 export function isEpochMs(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
+
+/** Distinct, as BLOBs, in one order: every writer takes the rows in the same order (no deadlocks). */
+export function sortedBlobs(ids: readonly string[], what = 'chunk id'): Buffer[] {
+  return [...new Set(ids)].sort().map((id) => toBlob(id, what));
+}

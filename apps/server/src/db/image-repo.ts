@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
-import { ConflictError, ImageInUseError, InvalidInputError } from '@lxchunk/errors';
-import { IMAGE_TYPES, type ImageSummary as WireImageSummary, type ImageType } from '@lxchunk/format';
+import { ConflictError, ImageInUseError } from '@lxchunk/errors';
+import type { ImageSummary as WireImageSummary } from '@lxchunk/format';
 import { fromBlob, toBlob } from './blob-ids.js';
+import { imageFields, imageSummary, type ImageRow } from './image-row.js';
+import { validateNewImage, type ValidNewImage } from './validate-new-image.js';
 
 /** What a push stores: the manifest's bytes plus the fields the server filters and authorizes on. */
 export interface NewImage extends Omit<WireImageSummary, 'aliases'> {
@@ -37,18 +39,6 @@ export interface ImageListFilter {
 
 export type ChunkAccess = 'public' | 'private' | 'none';
 
-
-interface ImageRow {
-  fingerprint: Buffer;
-  type: ImageType;
-  architecture: string;
-  created: string;
-  public: 0 | 1;
-  properties: string;
-  size: number;
-  chunk_count: number;
-  pushed_at: number;
-}
 
 const SUMMARY_COLUMNS = `i.fingerprint, i.type, i.architecture, i.created, i.public, i.properties, i.size, i.chunk_count, i.pushed_at`;
 
@@ -107,7 +97,7 @@ export class ImageRepo {
       count: db.prepare<[], number>(`SELECT count(*) FROM images`).pluck(),
       referencedCount: db.prepare<[], number>(`SELECT count(*) FROM (SELECT DISTINCT chunk_id FROM image_chunks)`).pluck(),
     };
-    this.putTx = db.transaction((image: NewImage, fp: Buffer, manifest: Buffer, chunks: Buffer[]): 'created' | 'exists' => {
+    this.putTx = db.transaction((image: NewImage, { fingerprint: fp, manifest, chunks }: ValidNewImage): 'created' | 'exists' => {
       const existing = this.stmt.sameManifest.get(manifest, fp);
       if (existing) {
         if (existing.same === 1) return 'exists';
@@ -143,13 +133,7 @@ export class ImageRepo {
    * changes, pushedAt stays); with different bytes it is a ConflictError.
    */
   put(image: NewImage): 'created' | 'exists' {
-    const fp = toBlob(image.fingerprint, 'fingerprint');
-    validateNewImage(image);
-    // Distinct, in ascending order, so the inserts append to the (image_id, chunk_id) primary key.
-    const distinct = [...new Set(image.chunkIds)].sort();
-    const chunks = distinct.map((id) => toBlob(id, 'chunk id'));
-    const manifest = Buffer.from(image.manifest.buffer, image.manifest.byteOffset, image.manifest.byteLength);
-    return this.putTx.immediate(image, fp, manifest, chunks);
+    return this.putTx.immediate(image, validateNewImage(image));
   }
 
   /**
@@ -159,13 +143,13 @@ export class ImageRepo {
   get(fingerprint: string): StoredImage | undefined {
     const row = this.stmt.get.get(toBlob(fingerprint, 'fingerprint'));
     if (!row) return undefined;
-    return { ...toFields(row), manifest: row.manifest, chunkIds: this.stmt.chunkIds.all(row.id).map(fromBlob) };
+    return { ...imageFields(row), manifest: row.manifest, chunkIds: this.stmt.chunkIds.all(row.id).map(fromBlob) };
   }
 
   /** Like get, without the manifest bytes and chunk ids, plus the aliases targeting it. */
   summary(fingerprint: string): ImageSummary | undefined {
     const row = this.stmt.summary.get(toBlob(fingerprint, 'fingerprint'));
-    return row ? toSummary(row) : undefined;
+    return row ? imageSummary(row) : undefined;
   }
 
   /** The manifest bytes and the public flag: all that serving GET /v1/images/{fp} needs. */
@@ -192,7 +176,7 @@ export class ImageRepo {
       alias: filter.alias ?? null,
     });
     const wanted = Object.entries(filter.properties ?? {});
-    const summaries = rows.map(toSummary);
+    const summaries = rows.map(imageSummary);
     if (wanted.length === 0) return summaries;
     return summaries.filter((s) => wanted.every(([key, value]) => Object.hasOwn(s.properties, key) && s.properties[key] === value));
   }
@@ -238,43 +222,4 @@ export class ImageRepo {
   referencedCount(): number {
     return this.stmt.referencedCount.get() ?? 0;
   }
-}
-
-function toSummary(row: ImageRow & { aliases: string }): ImageSummary {
-  return { ...toFields(row), aliases: JSON.parse(row.aliases) as string[] };
-}
-
-function toFields(row: ImageRow): Omit<ImageSummary, 'aliases'> {
-  return {
-    fingerprint: fromBlob(row.fingerprint),
-    type: row.type,
-    architecture: row.architecture,
-    created: row.created,
-    public: row.public === 1,
-    properties: JSON.parse(row.properties) as Record<string, string>,
-    size: row.size,
-    chunkCount: row.chunk_count,
-    pushedAt: row.pushed_at,
-  };
-}
-
-function validateNewImage(image: NewImage): void {
-  if (!(image.manifest instanceof Uint8Array)) throw new InvalidInputError('image manifest must be bytes');
-  if (!IMAGE_TYPES.includes(image.type)) {
-    throw new InvalidInputError(`image type must be container or virtual-machine, got ${String(image.type)}`);
-  }
-  if (typeof image.architecture !== 'string') throw new InvalidInputError('image architecture must be a string');
-  if (typeof image.created !== 'string') throw new InvalidInputError('image created must be a string');
-  if (typeof image.public !== 'boolean') throw new InvalidInputError('image public must be a boolean');
-  if (!Number.isSafeInteger(image.size) || image.size < 0) {
-    throw new InvalidInputError(`image size must be a non-negative integer, got ${image.size}`);
-  }
-  const props = image.properties as unknown;
-  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
-    throw new InvalidInputError('image properties must be an object');
-  }
-  for (const [key, value] of Object.entries(props)) {
-    if (typeof value !== 'string') throw new InvalidInputError(`image property ${JSON.stringify(key)} must be a string`);
-  }
-  if (!Array.isArray(image.chunkIds)) throw new InvalidInputError('image chunkIds must be an array');
 }

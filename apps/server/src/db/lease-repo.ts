@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { InvalidInputError } from '@lxchunk/errors';
-import { fromBlob, isEpochMs, toBlob } from './blob-ids.js';
+import { fromBlob, isEpochMs, sortedBlobs, toBlob } from './blob-ids.js';
 
 /**
  * Leases keep freshly uploaded (or re-announced) chunks from garbage collection until a manifest
@@ -102,7 +102,3 @@ export class LeaseRepo {
   }
 }
 
-/** Distinct and in one order: every writer takes the rows in the same order. */
-function sortedBlobs(ids: readonly string[]): Buffer[] {
-  return [...new Set(ids)].sort().map((id) => toBlob(id, 'chunk id'));
-}

@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { ConflictError, InvalidInputError } from '@lxchunk/errors';
-import { isEpochMs } from './blob-ids.js';
+import { ConflictError } from '@lxchunk/errors';
+import { generateToken, hashToken, isTokenShaped, tokenInfo, validateNewToken, verifiedToken, type TokenRow } from './token-rules.js';
 
 export const TOKEN_SCOPES = ['read', 'push', 'admin'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
@@ -39,16 +38,6 @@ export interface TokenInfo {
 /** `admin` implies `push` and `read`. */
 export function tokenHasScope(scopes: readonly TokenScope[], needed: TokenScope): boolean {
   return scopes.includes(needed) || scopes.includes('admin');
-}
-
-interface TokenRow {
-  id: number;
-  name: string;
-  scopes: string;
-  created_at: number;
-  last_used_at: number | null;
-  expires_at: number | null;
-  revoked_at: number | null;
 }
 
 /** Bearer tokens. Only sha256(token) is stored; the token itself is returned once, by create. */
@@ -89,21 +78,9 @@ export class TokenRepo {
 
   /** Returns the token once; only its sha256 is stored. InvalidInputError for bad input, ConflictError for a taken name. */
   create(input: NewToken): { id: number; token: string } {
-    const name = input.name;
-    if (typeof name !== 'string' || !TOKEN_NAME_PATTERN.test(name) || /^[0-9]+$/.test(name)) {
-      throw new InvalidInputError(
-        `invalid token name ${JSON.stringify(name)}: 1-64 chars of [A-Za-z0-9._@:+-], starting with a letter or digit, not all digits`,
-      );
-    }
-    const scopes = canonicalScopes(input.scopes);
-    let expiresAt: number | null = null;
-    if (input.expiresAt !== undefined) {
-      if (!isEpochMs(input.expiresAt)) throw new InvalidInputError(`token expiresAt must be epoch milliseconds, got ${input.expiresAt}`);
-      if (input.expiresAt <= this.now()) throw new InvalidInputError('token expiresAt is in the past');
-      expiresAt = input.expiresAt;
-    }
-    const token = `lxc_${randomBytes(32).toString('base64url')}`;
-    const id = this.createTx.immediate(name, hashToken(token), scopes.join(' '), expiresAt);
+    const { name, scopes, expiresAt } = validateNewToken(input, this.now());
+    const token = generateToken();
+    const id = this.createTx.immediate(name, hashToken(token), scopes, expiresAt);
     return { id, token };
   }
 
@@ -113,32 +90,24 @@ export class TokenRepo {
    * once per LAST_USED_RESOLUTION_MS (best effort: a busy database never fails a request).
    */
   verify(token: string): VerifiedToken | undefined {
-    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return undefined;
+    if (!isTokenShaped(token)) return undefined;
     const row = this.stmt.byHash.get(hashToken(token));
-    if (!row || row.revoked_at !== null) return undefined;
+    if (!row) return undefined;
     const now = this.now();
-    if (row.expires_at !== null && now >= row.expires_at) return undefined;
-    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
+    const verified = verifiedToken(row, now);
+    if (verified?.touch) {
       try {
         this.stmt.touch.run(now, row.id);
       } catch (err) {
         if (!isBusy(err)) throw err;
       }
     }
-    return { id: row.id, name: row.name, scopes: parseScopes(row.scopes) };
+    return verified?.token;
   }
 
   /** Every token ever created, revoked and expired ones included, by id. Never the token or its hash. */
   list(): TokenInfo[] {
-    return this.stmt.list.all().map((r) => ({
-      id: r.id,
-      name: r.name,
-      scopes: parseScopes(r.scopes),
-      createdAt: r.created_at,
-      lastUsedAt: r.last_used_at,
-      expiresAt: r.expires_at,
-      revokedAt: r.revoked_at,
-    }));
+    return this.stmt.list.all().map(tokenInfo);
   }
 
   /** By id (number) or by the name of an unrevoked token (string). False when nothing was revoked. */
@@ -147,24 +116,6 @@ export class TokenRepo {
     if (typeof idOrName === 'number') return this.stmt.revokeById.run(now, idOrName).changes > 0;
     return this.stmt.revokeByName.run(now, idOrName).changes > 0;
   }
-}
-
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-function canonicalScopes(scopes: readonly TokenScope[]): TokenScope[] {
-  if (!Array.isArray(scopes) || scopes.length === 0) throw new InvalidInputError('a token needs at least one scope (read, push, admin)');
-  for (const scope of scopes as unknown[]) {
-    if (!TOKEN_SCOPES.includes(scope as TokenScope)) {
-      throw new InvalidInputError(`unknown token scope ${JSON.stringify(scope)} (read, push, admin)`);
-    }
-  }
-  return TOKEN_SCOPES.filter((s) => scopes.includes(s));
-}
-
-function parseScopes(text: string): TokenScope[] {
-  return text.split(' ').filter((s): s is TokenScope => TOKEN_SCOPES.includes(s as TokenScope));
 }
 
 function isBusy(err: unknown): boolean {

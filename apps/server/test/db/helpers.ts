@@ -89,3 +89,20 @@ export function assertLxError<T extends LxchunkError>(fn: () => unknown, type: a
   assert.equal((caught as T).code, code);
   return caught as T;
 }
+
+/** assertLxError for a promise: awaits `fn()` and asserts it rejects with that LxchunkError subclass and code. */
+export async function assertLxRejects<T extends LxchunkError>(
+  fn: () => Promise<unknown>,
+  type: abstract new (...args: never[]) => T,
+  code: ErrorCode,
+): Promise<T> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)}`);
+  assert.equal((caught as T).code, code);
+  return caught as T;
+}
