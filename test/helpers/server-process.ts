@@ -13,7 +13,7 @@ export interface ServerProcess {
   readonly stderr: () => string;
   /** Resolves once the server's stderr matches `pattern` (its log is ordered: earlier lines are in by then). */
   waitForStderr(pattern: RegExp): Promise<void>;
-  /** Creates a token with the server's own CLI (on the same data dir) and returns it. */
+  /** Creates a token with the server's own CLI (on the same data dir, or its --metadata) and returns it. */
   token(scopes: string, name?: string): Promise<string>;
   /** SIGTERM, then waits for a clean exit; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -79,7 +79,9 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
         child.stderr!.on('data', check).once('end', ended);
       }),
     async token(scopes, name = `test-${++tokenCounter}`) {
-      const result = await runChunk(['token', 'create', '--data', dir, '--name', name, '--scope', scopes, '--json']);
+      const metadata = extraArgs.indexOf('--metadata');
+      const where = metadata >= 0 ? ['--metadata', extraArgs[metadata + 1]!] : ['--data', dir];
+      const result = await runChunk(['token', 'create', ...where, '--name', name, '--scope', scopes, '--json'], { env: options.env ?? {} });
       if (result.code !== 0) throw new Error(`token create failed: ${result.stderr}`);
       return (JSON.parse(result.stdout) as { token: string }).token;
     },

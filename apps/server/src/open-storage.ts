@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DataDirLockedError, InvalidInputError } from '@lxchunk/errors';
 import { ExclusiveFileLock, FsChunkStore, S3ChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type QuarantinedChunk, type StoredChunkSource } from '@lxchunk/store';
 import type { MetadataStore } from './db/metadata-store.js';
+import { PgMetadataStore } from './db/pg-metadata-store.js';
 import { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
 
 export const METADATA_FILE = 'metadata.db';
@@ -98,6 +99,6 @@ async function openObjectStore(url: string, spec: StorageSpec): Promise<S3ChunkS
   }
 }
 
-async function openPostgres(url: string): Promise<MetadataStore> {
-  throw new InvalidInputError(`PostgreSQL is not available yet: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+function openPostgres(url: string): Promise<MetadataStore> {
+  return PgMetadataStore.open(url);
 }

@@ -1,6 +1,6 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { assertHex64 } from '@lxchunk/chunker';
-import { ChunkNotFoundError, isLxchunkError } from '@lxchunk/errors';
+import { ChunkNotFoundError, crashPoint, isLxchunkError } from '@lxchunk/errors';
 import {
   BATCH_CONTENT_TYPE,
   FrameStatus,
@@ -203,6 +203,7 @@ export function chunkRoutes(context: ServerContext): Router {
         metrics.chunksServed.inc();
         metrics.chunkBytesServed.inc(chunk.payload.length);
       }
+      crashPoint('serve.fetch');
       if ((i + 1) % CORK_FRAMES === 0) {
         res.uncork();
         if (res.writableNeedDrain && !(await drained(res))) return;
