@@ -6,6 +6,7 @@ import { ChunkServerClient } from '@lxchunk/client';
 import { BATCH_CONTENT_TYPE, ChunkBatchDecoder, FrameStatus, decodeDeltaChunk, parseDeltaPayload, type ChunkFrame } from '@lxchunk/format';
 import { ReplacedChunks, fetchManifest, pullImage } from '@lxchunk/sync';
 import { http } from './helpers/http.js';
+import { serverMetric as metric } from './helpers/server-metric.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
@@ -22,13 +23,6 @@ const PROFILES = [
   { name: 'stock', options: { stock: true } },
   { name: '-no-fragments', options: {} },
 ] as const;
-
-/** A counter's value in a /metrics text (0 when absent). */
-async function metric(server: ServerProcess, name: string): Promise<number> {
-  const text = (await http(server.url, 'GET', '/metrics')).body.toString('utf8');
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
 
 /** POST /v1/chunks/fetch as is: the frames, each with its status and payload. */
 async function fetchFrames(server: ServerProcess, body: object, token?: string): Promise<{ raw: Buffer; frames: Array<{ id: string; status: number; payload: Buffer }> }> {

@@ -4,6 +4,10 @@ import { processContext } from './command-context.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { createProgram } from './program.js';
 
+// The AWS SDK warns on Node 20 that its releases after January 2027 need Node 22. Ours is pinned
+// (packages/store/package.json), and a plain-text warning would break the server's JSON log on stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** The only place that decides the process's exit code. */
 async function main(argv: string[]): Promise<number> {
   const aborter = new AbortController();

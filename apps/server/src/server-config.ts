@@ -26,6 +26,11 @@ export interface ServerConfig {
   readonly deltas: boolean;
   /** Bytes of computed deltas kept on disk (`<dataDir>/delta-cache`); 0 keeps none. */
   readonly deltaCacheBytes: number;
+  /**
+   * Answer reads of private chunks with presigned object-store URLs valid this long (seconds),
+   * after the access check, so their bytes do not pass through the server; 0: serve them.
+   */
+  readonly redirectPrivateSeconds: number;
   readonly limits: ServerLimits;
   /** Structured log (pino): one JSON line per entry, access lines included. */
   readonly logger: Logger;
@@ -79,6 +84,7 @@ export function serverConfig(partial: Partial<ServerConfig>): ServerConfig {
     fsync: true,
     deltas: true,
     deltaCacheBytes: 1024 * 1024 * 1024,
+    redirectPrivateSeconds: 0,
     limits: DEFAULT_LIMITS,
     logger: partial.logger ?? createServerLogger(),
     ...partial,

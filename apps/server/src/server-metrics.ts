@@ -22,6 +22,11 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly chunksServed = new Counter({ name: 'lxchunk_chunks_served_total', help: 'Chunks sent', registers: [this.registry] });
+  readonly chunksRedirected = new Counter({
+    name: 'lxchunk_chunks_redirected_total',
+    help: 'Private chunks answered with a presigned object-store URL (--redirect-private) instead of their bytes',
+    registers: [this.registry],
+  });
   readonly chunkBytesReceived = new Counter({
     name: 'lxchunk_chunk_bytes_received_total',
     help: 'Chunk bytes received by uploads',

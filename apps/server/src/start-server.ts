@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { InvalidInputError } from '@lxchunk/errors';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -49,6 +50,10 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
       config.logger.warn({ id: chunk.id, path: chunk.path ?? chunk.key }, 'corrupt chunk quarantined: the next push that needs it uploads it again');
     },
   });
+  if (config.redirectPrivateSeconds > 0 && !storage.store.signedUrl) {
+    await storage.close();
+    throw new InvalidInputError('--redirect-private needs chunks in an object store (--chunks s3://…): a data directory cannot sign URLs');
+  }
   const deltaCache = config.deltas && config.deltaCacheBytes > 0 && config.dataDir !== undefined ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
   if (deltaCache) metrics.deltaCacheBytes.set(deltaCache.storedBytes);
   const drain = new AbortController();

@@ -3,12 +3,13 @@
  * chunk is verified, and the consumer is awaited before more is read. A response that breaks off
  * (no trailer, or a socket error mid-body) is retried for the ids not yet settled.
  */
-import { ChunkCorruptError, ProtocolError, isLxchunkError } from '@lxchunk/errors';
+import { ChunkCorruptError, ProtocolError, abortReason, isLxchunkError } from '@lxchunk/errors';
 import {
   BATCH_CONTENT_TYPE,
   CLIENT_ACCEPT_ENCODING,
   ChunkBatchDecoder,
   FrameStatus,
+  MAX_CHUNK_SIZE,
   MAX_DELTA_BASES,
   PROTOCOL_LIMITS,
   decodeChunk,
@@ -19,7 +20,6 @@ import {
   type FetchRequest,
 } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
-import { abortReason } from '@lxchunk/errors';
 import { sleep } from './retry-policy.js';
 import type { OnChunk } from './types.js';
 
@@ -35,7 +35,24 @@ export interface BatchFetchContext {
   readonly deltaBases?: DeltaBaseSource;
   /** Shared by a client's fetches: deltas asked for, received, and whether the server takes bases at all. */
   readonly deltas: DeltaState;
+  /** Shared by a client's fetches: whether to ask for redirect frames. */
+  readonly redirects: RedirectState;
 }
+
+/** Whether this client asks for redirect frames (presigned object-store URLs of private chunks). */
+export class RedirectState {
+  /**
+   * Set once the server refused the "redirects" field (a server older than them), or once a URL it
+   * handed out could not be fetched from here (the object store is out of this host's reach):
+   * from then on the chunks come through the server.
+   */
+  off = false;
+  /** Chunks fetched from the URLs of redirect frames. */
+  followed = 0;
+}
+
+/** A redirected chunk's stored form: at most the largest chunk, or its zstd frame's bound. */
+const REDIRECTED_BODY_LIMIT = MAX_CHUNK_SIZE + (MAX_CHUNK_SIZE >> 7) + 1024;
 
 /** A client's delta bookkeeping. */
 export class DeltaState {
@@ -76,6 +93,12 @@ export async function fetchBatch(ctx: BatchFetchContext, ids: readonly string[])
     } catch (err) {
       if (err instanceof ConsumerFailure) throw err.error;
       if (signal.aborted) throw abortReason(signal);
+      if (round.askedRedirects && isLxchunkError(err, 'INVALID_INPUT')) {
+        // A server older than redirect frames refuses the field: ask again without it.
+        ctx.redirects.off = true;
+        pending = round.unsettled();
+        continue;
+      }
       if (round.namedBases && (isLxchunkError(err, 'INVALID_INPUT') || isLxchunkError(err, 'INVALID_ID'))) {
         // A server older than deltas refuses the "bases" field (INVALID_INPUT), and no server takes
         // bases it finds malformed: ask again without them, as every server understands.
@@ -105,7 +128,7 @@ function isRetryableBreak(err: unknown): boolean {
 class StreamCutShort extends ProtocolError {}
 
 /** A frame read but not yet handed over: verified bytes, or a delta still to decode with local bases. */
-type Ready = { id: string; bytes: Uint8Array } | { id: string; delta: { bases: readonly string[]; frame: Uint8Array } };
+type Ready = { id: string; bytes: Uint8Array } | { id: string; delta: { bases: readonly string[]; frame: Uint8Array } } | { id: string; redirect: string };
 
 /** One request for `requested`, and what became of each id. */
 class BatchRound {
@@ -117,6 +140,8 @@ class BatchRound {
   private readonly named = new Map<string, readonly string[]>();
   readonly refetch: string[] = [];
   delivered = 0;
+  /** This round's request said it follows redirect frames. */
+  askedRedirects = false;
 
   constructor(
     private readonly requested: readonly string[],
@@ -135,8 +160,10 @@ class BatchRound {
   }
 
   private request(ctx: BatchFetchContext): FetchRequest {
+    this.askedRedirects = !ctx.redirects.off;
+    const follows = this.askedRedirects ? { redirects: true as const } : {};
     const source = ctx.deltaBases;
-    if (!source || ctx.deltas.unsupported) return { ids: this.requested };
+    if (!source || ctx.deltas.unsupported) return { ids: this.requested, ...follows };
     const bases: Record<string, readonly string[]> = {};
     for (const id of this.requested) {
       if (this.plainOnly.has(id)) continue;
@@ -146,7 +173,7 @@ class BatchRound {
       bases[id] = unique;
       this.named.set(id, unique);
     }
-    return this.named.size > 0 ? { ids: this.requested, bases } : { ids: this.requested };
+    return this.named.size > 0 ? { ids: this.requested, bases, ...follows } : { ids: this.requested, ...follows };
   }
 
   async run(ctx: BatchFetchContext): Promise<void> {
@@ -173,7 +200,7 @@ class BatchRound {
       // Awaiting the consumer here stops reading the body: backpressure down to the socket.
       while (this.ready.length > 0) {
         const next = this.ready[0]!;
-        const bytes = 'bytes' in next ? next.bytes : await this.decodeDelta(ctx, next.id, next.delta);
+        const bytes = 'bytes' in next ? next.bytes : 'delta' in next ? await this.decodeDelta(ctx, next.id, next.delta) : await this.follow(ctx, next.id, next.redirect);
         if (bytes) {
           try {
             await ctx.onChunk(next.id, bytes);
@@ -204,6 +231,11 @@ class BatchRound {
     this.cursor++;
     if (frame.status === FrameStatus.missing) {
       this.missing.push(frame.id);
+      return;
+    }
+    if (frame.status === FrameStatus.redirect) {
+      if (!this.askedRedirects) throw new ProtocolError(`chunk batch: a redirect for ${frame.id}, which the request did not allow`);
+      this.ready.push({ id: frame.id, redirect: Buffer.from(frame.payload).toString('utf8') });
       return;
     }
     if (frame.status === FrameStatus.delta) {
@@ -247,6 +279,27 @@ class BatchRound {
     } catch (err) {
       if (!(err instanceof ChunkCorruptError)) throw err;
       return this.refetchPlain(ctx, id);
+    }
+  }
+
+  /**
+   * A redirected chunk, fetched from the object store's URL and verified against its id. If it
+   * cannot be had from there, this host asks for chunks through the server from now on.
+   */
+  private async follow(ctx: BatchFetchContext, id: string, url: string): Promise<Uint8Array | undefined> {
+    try {
+      const response = await ctx.transport.getExternal(url, { maxBodyBytes: REDIRECTED_BODY_LIMIT, signal: ctx.signal });
+      const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (encoding !== 'zstd' && encoding !== 'identity') throw new ProtocolError(`a redirected chunk came with Content-Encoding ${JSON.stringify(encoding)}`);
+      const bytes = decodeChunk(id, encoding, response.body);
+      ctx.redirects.followed++;
+      return bytes;
+    } catch (err) {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (!isLxchunkError(err)) throw err;
+      ctx.redirects.off = true;
+      this.refetch.push(id);
+      return undefined;
     }
   }
 

@@ -25,7 +25,7 @@ import {
 import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from '@lxchunk/errors';
 import { ByteCounter } from './byte-counter.js';
-import { DeltaState, MAX_FETCH_IDS, fetchBatch } from './chunk-batch-fetch.js';
+import { DeltaState, MAX_FETCH_IDS, RedirectState, fetchBatch } from './chunk-batch-fetch.js';
 import { HttpTransport, followsUncertainAttempt, type HttpResponse, type RequestSpec } from './http-transport.js';
 import { asAlias, asAliasList, asChanges, asGcReport, asHistory, asImageList, asMissing, asUploadReport, parseJson } from './responses.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -115,6 +115,7 @@ export class ChunkServerClient {
   readonly urls: readonly string[];
   private readonly counter = new ByteCounter();
   private readonly deltas = new DeltaState();
+  private readonly redirects = new RedirectState();
   private readonly transport: HttpTransport;
   private readonly concurrency: number;
   /** Set while uploads are compressed; dropped for good once the server refuses a zstd body. */
@@ -336,9 +337,13 @@ export class ChunkServerClient {
       retry: 'idempotent',
       maxBodyBytes: CHUNK_BODY_LIMIT,
       signal: options.signal,
+      redirects: true,
     };
     for (let attempt = 1; ; attempt++) {
-      const response = await this.transport.call(spec);
+      let response = await this.transport.call(spec);
+      // A private chunk of a server with --redirect-private: its bytes come from the object store.
+      const location = response.status >= 300 ? response.headers.location : undefined;
+      if (location !== undefined) response = await this.transport.getExternal(String(location), { maxBodyBytes: CHUNK_BODY_LIMIT, signal: options.signal });
       const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
       if (encoding !== 'zstd' && encoding !== 'identity') {
         throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected Content-Encoding ${JSON.stringify(encoding)}`);
@@ -371,7 +376,7 @@ export class ChunkServerClient {
       split(unique, MAX_FETCH_IDS),
       this.concurrency,
       async (batch, _index, signal) => {
-        const context = { transport: this.transport, onChunk, signal, deltas: this.deltas, ...(deltaBases ? { deltaBases } : {}) };
+        const context = { transport: this.transport, onChunk, signal, deltas: this.deltas, redirects: this.redirects, ...(deltaBases ? { deltaBases } : {}) };
         for (const id of await fetchBatch(context, batch)) missing.add(id);
       },
       options.signal,

@@ -3,10 +3,9 @@
  * auth and user-agent headers, byte counting, the mapping of failures to lxchunk errors, and the
  * retry loop. Nothing here knows the API's routes.
  */
-import { ProtocolError, UnavailableError, errorFromBody, isLxchunkError } from '@lxchunk/errors';
+import { ProtocolError, UnavailableError, abortReason, errorFromBody, isLxchunkError } from '@lxchunk/errors';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ByteCounter } from './byte-counter.js';
-import { abortReason } from '@lxchunk/errors';
 import { RETRYABLE_STATUSES, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -35,6 +34,8 @@ export interface RequestSpec {
   /** A 2xx body larger than this is a PROTOCOL_ERROR (the server owes us bounded answers). */
   readonly maxBodyBytes?: number;
   readonly signal?: AbortSignal | undefined;
+  /** A 3xx answer is returned (its Location to follow with `getExternal`) instead of thrown. */
+  readonly redirects?: boolean;
 }
 
 export interface HttpResponse {
@@ -187,6 +188,9 @@ export class HttpTransport {
     }
     if (spec.body) this.counter.addSent(spec.body.length);
     const { statusCode: status, headers, body } = response;
+    if (spec.redirects && status >= 300 && status <= 399 && headers.location !== undefined) {
+      return { status, headers, body: this.counted(body, spec, origin) };
+    }
     if (status < 200 || status > 299) {
       if (FAILOVER_STATUSES.has(status)) this.failOver(origin);
       throw await this.statusError(spec, status, headers, body);
@@ -218,6 +222,49 @@ export class HttpTransport {
         await sleep(delay, spec.signal);
       }
     }
+  }
+
+  /**
+   * One GET of a URL the server handed out (a presigned object-store URL, to a redirected chunk):
+   * without our credentials, which belong to the server alone; counted like our own traffic; the
+   * body bounded. A refusal (an expired URL) is PROTOCOL_ERROR; a network failure or a 5xx is
+   * UNAVAILABLE, retryable.
+   */
+  async getExternal(url: string, options: { readonly maxBodyBytes: number; readonly signal?: AbortSignal | undefined }): Promise<HttpResponse> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch (cause) {
+      throw new ProtocolError(`the server redirected to ${JSON.stringify(url.slice(0, 200))}, which is not a URL`, { cause });
+    }
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new ProtocolError(`the server redirected to a ${target.protocol} URL`);
+    const spec: RequestSpec = { method: 'GET', path: target.pathname + target.search, retry: 'idempotent', signal: options.signal, maxBodyBytes: options.maxBodyBytes };
+    const where = `GET ${target.origin}${target.pathname}`;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.agent.request({
+        origin: target.origin,
+        path: spec.path,
+        method: 'GET',
+        headers: { 'user-agent': this.baseHeaders['user-agent']! },
+        signal: options.signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      const mapped = new UnavailableError(`${where}: ${describeCause(err)}`, { cause: err });
+      failureInfos.set(mapped, { retryable: true, unapplied: true });
+      throw mapped;
+    }
+    const body = await this.readAll(this.counted(response.body, spec), options.maxBodyBytes, spec);
+    if (response.statusCode >= 500) {
+      const error = new UnavailableError(`${where}: answered ${response.statusCode}`);
+      failureInfos.set(error, { retryable: true, unapplied: true });
+      throw error;
+    }
+    if (response.statusCode !== 200) throw new ProtocolError(`${where}: answered ${response.statusCode}`);
+    return { status: response.statusCode, headers: response.headers, body };
   }
 
   /** A failure of anything below HTTP (or a body read) as an lxchunk error, retry info attached. */

@@ -4,6 +4,9 @@
  *   stream  = "LXCB" frame* trailer
  *   frame   = id (32 bytes) status (u8) length (u32 LE) payload (length bytes)
  *   status  = 0 identity | 1 zstd | 2 missing | 3 delta (see chunk-delta.ts; only for ids the request named bases for)
+ *           | 4 redirect (payload: an https or http URL, UTF-8, where the caller GETs the chunk's stored
+ *             bytes itself, encoded as that answer's Content-Encoding says; only when the request said
+ *             "redirects": true)
  *   trailer = 32 zero bytes, status 255, length 0
  *
  * A stream without its trailer was cut short. The decoder is push-style: feed it whatever the
@@ -28,13 +31,14 @@ export const FrameStatus = {
   zstd: 1,
   missing: 2,
   delta: 3,
+  redirect: 4,
   end: 255,
 } as const;
 export type FrameStatus = (typeof FrameStatus)[keyof typeof FrameStatus];
 
 export interface ChunkFrame {
   readonly id: ChunkId;
-  readonly status: typeof FrameStatus.identity | typeof FrameStatus.zstd | typeof FrameStatus.missing | typeof FrameStatus.delta;
+  readonly status: typeof FrameStatus.identity | typeof FrameStatus.zstd | typeof FrameStatus.missing | typeof FrameStatus.delta | typeof FrameStatus.redirect;
   /** Valid only during the callback (it may be a view into the decoder's buffer). */
   readonly payload: Uint8Array;
 }
@@ -51,8 +55,12 @@ export function batchStreamBytes(frames: number, payloadBytes: number): number {
   return MAGIC_BYTES.length + frames * FRAME_HEADER_BYTES + payloadBytes + FRAME_HEADER_BYTES;
 }
 
+/** Longest URL a redirect frame carries (a presigned object-store URL is well under 2 KiB). */
+export const MAX_REDIRECT_URL_BYTES = 8192;
+
 /** A chunk's frame carries at most the largest chunk; only a delta adds its list of bases. */
 function maxPayload(status: number): number {
+  if (status === FrameStatus.redirect) return MAX_REDIRECT_URL_BYTES;
   return status === FrameStatus.delta ? MAX_FRAME_PAYLOAD : MAX_CHUNK_SIZE;
 }
 
@@ -175,7 +183,7 @@ export class ChunkBatchDecoder {
         this.ended = true;
         return pos;
       }
-      if (status !== FrameStatus.identity && status !== FrameStatus.zstd && status !== FrameStatus.missing && status !== FrameStatus.delta) {
+      if (status !== FrameStatus.identity && status !== FrameStatus.zstd && status !== FrameStatus.missing && status !== FrameStatus.delta && status !== FrameStatus.redirect) {
         throw new ProtocolError(`chunk batch: unknown frame status ${status}`);
       }
       if (length > maxPayload(status)) throw new ProtocolError(`chunk batch: frame announces ${length} bytes`);

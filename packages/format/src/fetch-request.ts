@@ -2,7 +2,9 @@
  * The body of `POST /v1/chunks/fetch`: `{"ids": [...]}`, and optionally `"bases"`, which names for
  * some of those ids chunks the client holds and has verified, so the server may answer with a
  * delta against them (see chunk-delta.ts). A server without delta support refuses `bases` (400
- * INVALID_INPUT), and the client then asks again without.
+ * INVALID_INPUT), and the client then asks again without. `"redirects": true` says the client can
+ * follow redirect frames (a presigned object-store URL instead of the bytes); a server may send
+ * them only then.
  */
 import { assertHex64 } from '@lxchunk/chunker';
 import { InvalidInputError, PayloadTooLargeError } from '@lxchunk/errors';
@@ -12,15 +14,19 @@ export interface FetchRequest {
   readonly ids: readonly string[];
   /** Requested id → the bases the client offers for it (1 to MAX_DELTA_BASES, none the id itself). */
   readonly bases?: Readonly<Record<string, readonly string[]>>;
+  /** The client follows redirect frames. */
+  readonly redirects?: true;
 }
 
 /** Every id checked, the count bounded, nothing unknown accepted. */
 export function parseFetchRequest(body: unknown, maxIds: number): FetchRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInputError('expected a JSON object {"ids": [...]}');
-  for (const key of Object.keys(body)) if (key !== 'ids' && key !== 'bases') throw new InvalidInputError(`unknown field ${JSON.stringify(key)}`);
-  const { ids, bases } = body as { ids?: unknown; bases?: unknown };
+  for (const key of Object.keys(body)) if (key !== 'ids' && key !== 'bases' && key !== 'redirects') throw new InvalidInputError(`unknown field ${JSON.stringify(key)}`);
+  const { ids, bases, redirects } = body as { ids?: unknown; bases?: unknown; redirects?: unknown };
   const checkedIds = parseIds(ids, maxIds);
-  if (bases === undefined) return { ids: checkedIds };
+  if (redirects !== undefined && redirects !== true) throw new InvalidInputError('"redirects" must be true when present');
+  const follows = redirects === true ? { redirects: true as const } : {};
+  if (bases === undefined) return { ids: checkedIds, ...follows };
   if (typeof bases !== 'object' || bases === null || Array.isArray(bases)) throw new InvalidInputError('"bases" must be an object of id → [base ids]');
   const requested = new Set(checkedIds);
   const checkedBases: Record<string, readonly string[]> = {};
@@ -31,7 +37,7 @@ export function parseFetchRequest(body: unknown, maxIds: number): FetchRequest {
     if (new Set(list).size !== list.length || list.includes(id)) throw new InvalidInputError(`bases of ${id}: repeated, or the chunk itself`);
     checkedBases[id] = list as string[];
   }
-  return { ids: checkedIds, bases: checkedBases };
+  return { ids: checkedIds, bases: checkedBases, ...follows };
 }
 
 /** `{"ids": [...]}` alone, as the other id-list endpoints take it. */

@@ -21,6 +21,7 @@ export {
   FRAME_HEADER_BYTES,
   FrameStatus,
   MAX_FRAME_PAYLOAD,
+  MAX_REDIRECT_URL_BYTES,
   batchStreamBytes,
   encodeBatchEnd,
   encodeBatchStart,

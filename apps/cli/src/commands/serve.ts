@@ -5,6 +5,8 @@ import { duration, listenAddress, parsedOption, size, wholeNumber } from '../opt
 import { CHUNKS_HELP, METADATA_HELP } from '../storage-options.js';
 
 interface ServeOptions {
+  redirectPrivate?: boolean;
+  redirectTtl: number;
   data?: string;
   chunks?: string;
   metadata?: string;
@@ -32,6 +34,8 @@ export function serveCommand(context: CommandContext): Command {
     .option('--data <dir>', 'data directory, created on first start; one server per directory (optional with --chunks and --metadata: then only the delta cache)')
     .option('--chunks <url>', CHUNKS_HELP)
     .option('--metadata <url>', METADATA_HELP)
+    .option('--redirect-private', 'answer reads of private chunks, after the access check, with presigned URLs of the object store (--chunks s3://…), so their bytes do not pass through the server')
+    .addOption(parsedOption('--redirect-ttl <duration>', 'how long such a URL is valid', duration).default(duration('5m'), '5m'))
     .addOption(parsedOption('--listen <host:port>', 'address to listen on (port 0 picks a free one)', listenAddress).default(listenAddress('127.0.0.1:8080'), '127.0.0.1:8080'))
     .option('--no-anonymous', 'refuse anonymous reads (by default anonymous callers may read public images)')
     .addOption(parsedOption('--gc-interval <duration>', 'retention + garbage collection period, 0 to disable', duration).default(duration('6h'), '6h'))
@@ -59,6 +63,7 @@ export function serveCommand(context: CommandContext): Command {
         fsync: options.fsync,
         deltas: options.deltas,
         deltaCacheBytes: options.deltaCache,
+        redirectPrivateSeconds: options.redirectPrivate ? Math.max(1, Math.round(options.redirectTtl / 1000)) : 0,
         logger: createServerLogger(options.logLevel),
         limits: {
           ...DEFAULT_LIMITS,

@@ -41,6 +41,8 @@ export function chunkRoutes(context: ServerContext): Router {
   const { store, db, config, metrics, keeper } = context;
   const router = Router();
   const json: RequestHandler[] = [declaredBodyLimit(config.limits.maxJsonBytes), express.json({ limit: config.limits.maxJsonBytes })];
+  // Private chunks answered with presigned object-store URLs (--redirect-private), when the store signs them.
+  const redirects = config.redirectPrivateSeconds > 0 && store.signedUrl ? { signedUrl: store.signedUrl.bind(store) } : undefined;
   const checkId: RequestHandler = (req, _res, next) => {
     assertHex64(req.params.id, 'chunk id');
     next();
@@ -92,12 +94,23 @@ export function chunkRoutes(context: ServerContext): Router {
     const id = req.params.id;
     assertHex64(id, 'chunk id');
     const access = readable(await db.images.chunkAccess(id), principalOf(res));
+    if (access === 'private' && redirects) {
+      // Checked above; the bytes go from the object store to the caller, who verifies them.
+      const signed = await redirects.signedUrl(id, config.redirectPrivateSeconds);
+      if (!signed) throw new ChunkNotFoundError(id);
+      metrics.chunksRedirected.inc();
+      res.set({ Location: signed.url, 'Cache-Control': 'private, no-store' }).status(307).end();
+      return;
+    }
     const chunk = await load(id, access, acceptsEncoding(req.headers['accept-encoding'], 'zstd'));
     if (!chunk) throw new ChunkNotFoundError(id);
+    // A public chunk is the same bytes for every caller: a CDN or an nginx cache in front may keep
+    // one copy for all (no Vary on Authorization). Not so where anonymous callers are refused.
+    const shared = chunk.public && config.anonymousRead;
     res.set({
       ETag: `"${id}"`,
-      'Cache-Control': `${chunk.public ? 'public' : 'private'}, max-age=31536000, immutable`,
-      Vary: 'Accept-Encoding, Authorization',
+      'Cache-Control': `${shared ? 'public' : 'private'}, max-age=31536000, immutable`,
+      Vary: shared ? 'Accept-Encoding' : 'Accept-Encoding, Authorization',
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(chunk.payload.length),
     });
@@ -170,12 +183,18 @@ export function chunkRoutes(context: ServerContext): Router {
 
   router.post('/v1/chunks/fetch', ...json, async (req, res) => {
     const principal = principalOf(res);
-    const { ids, bases } = parseFetchRequest(req.body, config.limits.maxFetchIds);
+    const { ids, bases, redirects: follows } = parseFetchRequest(req.body, config.limits.maxFetchIds);
     const acceptZstd = acceptsEncoding(req.headers['accept-encoding'], 'zstd');
     const access = await readableMany([...ids, ...Object.values(bases ?? {}).flat()], principal);
+    // A private chunk goes as a presigned URL when the server is set to and the client follows
+    // them; one asked for as a delta is sent as one (a delta is smaller than any fetch of it).
+    const redirected = (id: string) => redirects !== undefined && follows === true && access.get(id) === 'private' && bases?.[id] === undefined;
     // Reads run ahead of the writes (an object store answers each in a round trip); frames go out in order.
-    const reads: Promise<LoadedChunk | undefined>[] = [];
-    const read = (i: number) => (reads[i] ??= load(ids[i]!, access.get(ids[i]!), acceptZstd));
+    const reads: Promise<LoadedChunk | { readonly url: string } | undefined>[] = [];
+    const read = (i: number) => {
+      const id = ids[i]!;
+      return (reads[i] ??= redirected(id) ? redirects!.signedUrl(id, config.redirectPrivateSeconds) : load(id, access.get(id), acceptZstd));
+    };
     res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     // Frames go out corked, a group at a time: one writev per group instead of two writes per chunk.
     res.cork();
@@ -184,11 +203,17 @@ export function chunkRoutes(context: ServerContext): Router {
       if (res.destroyed) return;
       const id = ids[i]!;
       for (let ahead = i; ahead < Math.min(ids.length, i + READ_AHEAD); ahead++) void read(ahead).catch(() => undefined);
-      const chunk = await read(i);
+      const found = await read(i);
       delete reads[i];
+      const chunk = found && 'url' in found ? undefined : found;
       const baseIds = chunk ? bases?.[id] : undefined;
       const delta = baseIds ? await deltaFrame(id, chunk!, baseIds, access) : undefined;
-      if (!chunk) {
+      if (found && 'url' in found) {
+        const url = Buffer.from(found.url, 'utf8');
+        res.write(encodeFrameHeader(id, FrameStatus.redirect, url.length));
+        res.write(url);
+        metrics.chunksRedirected.inc();
+      } else if (!chunk) {
         res.write(encodeFrameHeader(id, FrameStatus.missing, 0));
       } else if (delta) {
         res.write(encodeFrameHeader(id, FrameStatus.delta, delta.length));
