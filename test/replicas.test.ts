@@ -54,8 +54,8 @@ describe('server replicas on S3 and PostgreSQL (real processes, moto_server, a p
     pushToken = await a.token('push');
     readToken = await b.token('read');
     adminToken = await a.token('admin');
-    v1 = await buildLxdImage(join(work, 'v1'), { seed: 31, serial: '20261201', files: 600 });
-    v2 = await buildLxdImage(join(work, 'v2'), { seed: 31, from: v1, serial: '20261202', change: 40 });
+    v1 = await buildLxdImage(join(work, 'v1'), { seed: 31, serial: '20261201', files: 200 });
+    v2 = await buildLxdImage(join(work, 'v2'), { seed: 31, from: v1, serial: '20261202', change: 20 });
   });
   after(async function () {
     this.timeout(120_000);
@@ -120,7 +120,7 @@ describe('server replicas on S3 and PostgreSQL (real processes, moto_server, a p
   it('GC on one replica while pushing through the other loses nothing', async function () {
     this.timeout(600_000);
     // Images that exist only as leased chunks while GC sweeps: the race GC's claims must win.
-    const images = await Promise.all([1, 2, 3].map((n) => buildLxdImage(join(work, `gc-${n}`), { seed: 100 + n, serial: `2026120${n}` })));
+    const images = await Promise.all([1, 2].map((n) => buildLxdImage(join(work, `gc-${n}`), { seed: 100 + n, serial: `2026120${n}`, files: 100 })));
     let pushing = true;
     const gcs = (async () => {
       let passes = 0;

@@ -56,7 +56,7 @@ describe('a server on an object store: CDN-friendly reads, --redirect-private (r
     work = await mkdtemp(join(tmpdir(), 'lxchunk-object-store-'));
     moto = await startMotoServer();
     bucket = await createTestBucket(moto.endpoint);
-    image = await buildLxdImage(join(work, 'image'), { seed: 71, serial: '20261203' });
+    image = await buildLxdImage(join(work, 'image'), { seed: 71, serial: '20261203', files: 100 });
     plain = await serve([]);
     redirecting = await serve(['--redirect-private', '--redirect-ttl', '2m']);
   });
@@ -114,7 +114,7 @@ describe('a server on an object store: CDN-friendly reads, --redirect-private (r
 
   it('public chunks may be kept by a shared cache (no Vary on Authorization); private ones never', async () => {
     const { server, readToken } = plain;
-    const publicImage = await buildLxdImage(join(work, 'public'), { seed: 72, serial: '20261203' });
+    const publicImage = await buildLxdImage(join(work, 'public'), { seed: 72, serial: '20261203', files: 100 });
     await push(server, publicImage, '--public');
     const pub = await get(server, `/v1/chunks/${await firstChunk(server, publicImage.fingerprint)}`);
     assert.equal(pub.status, 200);

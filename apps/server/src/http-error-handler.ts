@@ -23,6 +23,8 @@ export function httpErrorHandler(logger: Logger, storage: StorageHealth): ErrorR
       res.destroy();
       return;
     }
+    // No cache in front may keep an error: a chunk missing now may be pushed a moment later.
+    res.set('Cache-Control', 'no-store');
     if (error instanceof MethodNotAllowedError) res.set('Allow', error.allowed.join(', '));
     if (error instanceof UnavailableError && error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(HTTP_STATUS[error.code]).json(errorBody(error));

@@ -63,6 +63,9 @@ export async function openStorage(spec: StorageSpec): Promise<ServerStorage> {
     undo.push(() => store.close?.());
     const db = await openMetadata(spec);
     undo.push(() => db.close());
+    // Our locked directory's SQLite: no other process can be collecting, so claims left behind
+    // by a GC that died are released now rather than when they expire.
+    if (dataDir !== undefined && spec.metadata === undefined) await db.leases.releaseAllClaims();
     return { store, db, dataDir, shared: spec.chunks !== undefined && spec.metadata !== undefined, close };
   } catch (err) {
     await close();

@@ -34,6 +34,7 @@ export class LeaseRepo {
          RETURNING chunk_id`,
       ).pluck(),
       unclaim: db.prepare<[Buffer]>(`UPDATE leases SET gc_claim_until = NULL WHERE chunk_id = ?`),
+      releaseAll: db.prepare(`UPDATE leases SET gc_claim_until = NULL WHERE gc_claim_until IS NOT NULL`),
       dropEnded: db.prepare<[Buffer, number]>(`DELETE FROM leases WHERE chunk_id = ? AND until <= ? AND gc_claim_until IS NULL`),
     };
     this.renewTx = db.transaction((ids: Buffer[], until: number, now: number): Set<string> => {
@@ -90,6 +91,10 @@ export class LeaseRepo {
     if (!isEpochMs(claimUntil)) throw new InvalidInputError(`claim until must be epoch milliseconds, got ${claimUntil}`);
     const blobs = sortedBlobs(ids);
     return blobs.length > 0 ? this.claimTx.immediate(blobs, now, claimUntil) : [];
+  }
+
+  releaseAllClaims(): number {
+    return this.stmt.releaseAll.run().changes;
   }
 
   release(ids: readonly string[], now: number): void {

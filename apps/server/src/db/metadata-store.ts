@@ -109,4 +109,10 @@ export interface LeaseRepository {
   release(ids: readonly string[], now: number): Promise<void>;
   /** The ids among `ids` under a live claim at `now`. */
   claimedAmong(ids: readonly string[], now: number): Promise<Set<string>>;
+  /**
+   * Ends every claim; returns how many there were. Only for a process that knows no GC runs
+   * anywhere else (it holds the data directory's lock): the claims of a GC that died are then
+   * released at once instead of when they expire.
+   */
+  releaseAllClaims(): Promise<number>;
 }

@@ -85,6 +85,10 @@ export class PgLeaseRepo implements LeaseRepository {
     }
   }
 
+  async releaseAllClaims(): Promise<number> {
+    return (await this.pool.query(`UPDATE leases SET gc_claim_until = NULL WHERE gc_claim_until IS NOT NULL`)).rowCount ?? 0;
+  }
+
   async claimedAmong(ids: readonly string[], now: number): Promise<Set<string>> {
     return this.among(ids, `gc_claim_until > $2`, now);
   }

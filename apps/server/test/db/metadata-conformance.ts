@@ -638,6 +638,16 @@ export function describeMetadataConformance(name: string, factory: MetadataFacto
         assert.equal(await db.leases.until(chunk(1)), undefined);
       });
 
+      it('releaseAllClaims ends every live claim at once (a restart that holds the data dir)', async () => {
+        const db = await t.open();
+        const now = t.clock.t;
+        assert.deepEqual(await db.leases.claim([chunk(1), chunk(2)], now, now + 60_000), [chunk(1), chunk(2)].sort());
+        assert.equal(await db.leases.releaseAllClaims(), 2);
+        assert.deepEqual(await db.leases.claimedAmong([chunk(1), chunk(2)], now), new Set());
+        assert.deepEqual(await db.leases.renew([chunk(1)], now + 1000, now), new Set(), 'no longer counted as being deleted');
+        assert.equal(await db.leases.releaseAllClaims(), 0);
+      });
+
       it('claims and renewals of many ids in batches', async () => {
         const db = await t.open();
         const now = t.clock.t;
