@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_FETCH_IDS, forEachBounded } from '@lxchunk/client';
-import { FRAME_HEADER_BYTES, type DeltaBaseSource } from '@lxchunk/format';
+import type { DeltaBaseSource } from '@lxchunk/format';
 import { ReplacedChunks } from '@lxchunk/sync';
 import { cdcParams, seededUnit } from './cdc-like-sizes.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
@@ -30,9 +30,10 @@ import { which } from './measure.js';
 import { startNginx } from './nginx-process.js';
 import { processCpuSeconds } from './process-cpu.js';
 import { randomImage, type ImageChunk, type RandomImage } from './random-image.js';
-import { rawBatchFetch } from './raw-batch-fetch.js';
+import { batchWireBytes, rawBatchFetch } from './raw-batch-fetch.js';
 import { runWrk, writeWrkScript, type WrkResult } from './run-wrk.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
+import { uploadChunks } from './upload-chunks.js';
 import { formatBytes, formatCount, KiB } from './units.js';
 import { benchArgs, parseSize, positive } from './bench-args.js';
 
@@ -335,13 +336,7 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
   const pusher = new ChunkServerClient({ url: server.url, token });
   const closePusher = cleanup.add('close push client', () => pusher.close());
   log(`uploading ${formatCount(ids.length + 1)} chunks, ${options.uploadConcurrency} in flight`);
-  const uploadStarted = performance.now();
-  await forEachBounded([image.metadata, ...image.rootfs], options.uploadConcurrency, async (chunk, _index, signal) => {
-    const result = await pusher.putChunk(chunk.id, chunk.bytes!, { signal });
-    if (!result.stored) throw new Error(`chunk ${chunk.id} was already stored: the data dir is not fresh`);
-    chunk.bytes = undefined; // the server has it: keep the bench's memory flat
-  });
-  const uploadSeconds = (performance.now() - uploadStarted) / 1000;
+  const uploadSeconds = await uploadChunks(pusher, [image.metadata, ...image.rootfs], options.uploadConcurrency, { dropBytes: true });
   const committed = await pusher.putManifest(image.fingerprint, image.manifest);
   if (committed !== 'created') throw new Error(`manifest ${image.fingerprint} was ${committed}, expected created`);
   await closePusher();
@@ -361,8 +356,7 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
     }
     return seconds;
   };
-  const batches = Math.ceil(ids.length / MAX_FETCH_IDS);
-  const expectedWire = batches * (4 + FRAME_HEADER_BYTES) + ids.length * FRAME_HEADER_BYTES + image.rootfsBytes;
+  const expectedWire = batchWireBytes(ids.length, image.rootfsBytes, MAX_FETCH_IDS);
   const rawFetch = async (): Promise<number> => {
     const result = await rawBatchFetch(server.url, ids, MAX_FETCH_IDS, options.fetchConcurrency);
     if (result.wireBytes !== expectedWire) throw new Error(`raw fetch: ${result.wireBytes} bytes, expected ${expectedWire}`);
