@@ -51,10 +51,11 @@ export interface S3BackendResult {
   readonly bytes: number;
   /** Of the fetched image, pushed through one replica to S3 (putChunk, as the push below). */
   readonly fetchImageUpload: { seconds: number; mbps: number };
-  /** The server's READ_AHEAD, the batches fetchChunks keeps in flight for this image, and their product: the SDK GETs' concurrency. */
+  /** The server's READ_AHEAD: GETs in flight per batch it answers (and per batch of SDK GETs). */
   readonly readAhead: number;
+  /** Batches of ≤ MAX_FETCH_IDS ids the image takes, and how many are in flight at most (fetchChunks's and the SDK GETs'). */
+  readonly batches: number;
   readonly batchesInFlight: number;
-  readonly sdkConcurrency: number;
   readonly fetchClient: SampleSummary<FetchProcesses>;
   readonly fetchRaw: SampleSummary<FetchProcesses>;
   readonly sdkGets: SampleSummary<FetchProcesses>;
@@ -104,12 +105,13 @@ export async function measureS3Backend(options: S3BackendOptions, cleanup: Clean
   const motoRssAfterFetchImage = backends.motoPid === undefined ? undefined : await processRssBytes(backends.motoPid);
 
   // Same concurrency: fetchChunks sends batches of ≤ MAX_FETCH_IDS ids, at most fetchConcurrency
-  // at once, and the server keeps READ_AHEAD store reads in flight for each batch it answers: so
-  // at most batches × READ_AHEAD S3 GETs are in flight at the server. The SDK GETs get exactly
-  // that many. Both go through the SDK's default HTTP agent (the server's S3 client sets only
-  // timeouts), so both are capped at the same socket count.
-  const batchesInFlight = Math.min(options.fetchConcurrency, Math.ceil(ids.length / MAX_FETCH_IDS));
-  const sdkConcurrency = batchesInFlight * readAhead;
+  // at once, and the server keeps READ_AHEAD store reads in flight for each batch it answers. The
+  // SDK GETs take the same batches, as many at once, READ_AHEAD GETs in flight in each: at every
+  // moment as many GETs in flight as the server has (a flat batches × READ_AHEAD would favour the
+  // SDK whenever the last batch is a short one). Both use the SDK's default HTTP agent (the
+  // server's S3 client sets only timeouts).
+  const batches = Math.ceil(ids.length / MAX_FETCH_IDS);
+  const batchesInFlight = Math.min(options.fetchConcurrency, batches);
   const keyOf = new S3ChunkStore({ bucket: backends.bucket.bucket, prefix: backends.prefix, client: backends.bucket.client });
   const sdk = testS3Client(backends.moto.endpoint);
   cleanup.add('release the SDK GET client', () => sdk.destroy());
@@ -127,7 +129,9 @@ export async function measureS3Backend(options: S3BackendOptions, cleanup: Clean
       return result.seconds;
     },
     sdk: async (some: readonly string[]) => {
-      const result = await sdkGetFetch(sdk, backends.bucket.bucket, some.map((id) => keyOf.keyOf(id)), sdkConcurrency);
+      const keys = some.map((id) => keyOf.keyOf(id));
+      const keyBatches = Array.from({ length: Math.ceil(keys.length / MAX_FETCH_IDS) }, (_, i) => keys.slice(i * MAX_FETCH_IDS, (i + 1) * MAX_FETCH_IDS));
+      const result = await sdkGetFetch(sdk, backends.bucket.bucket, keyBatches, options.fetchConcurrency, readAhead);
       // Random data is stored as is: the objects are the chunks, byte for byte in length.
       if (result.bytes !== bytesOf(some)) throw new Error(`SDK GETs: ${result.bytes} bytes, expected ${bytesOf(some)}`);
       return result.seconds;
@@ -139,7 +143,7 @@ export async function measureS3Backend(options: S3BackendOptions, cleanup: Clean
   for (const mode of Object.values(modes)) await mode(warmUp);
   log(
     `S3 fetch of ${formatCount(ids.length)} chunks: ${options.runs} runs each of fetchChunks, raw POST /v1/chunks/fetch and SDK GETs ` +
-      `(${sdkConcurrency} in flight = ${batchesInFlight} batch(es) × READ_AHEAD ${readAhead}), interleaved`,
+      `(${batches} batch(es), ${batchesInFlight} at once, READ_AHEAD ${readAhead} GETs in flight each), interleaved`,
   );
   for (let run = 0; run < options.runs; run++) {
     for (const [name, mode] of Object.entries(modes) as Array<[keyof typeof modes, (some: readonly string[]) => Promise<number>]>) {
@@ -186,8 +190,8 @@ export async function measureS3Backend(options: S3BackendOptions, cleanup: Clean
     bytes: image.rootfsBytes,
     fetchImageUpload,
     readAhead,
+    batches,
     batchesInFlight,
-    sdkConcurrency,
     fetchClient: summarizeSamples(samples.client, image.rootfsBytes, ids.length),
     fetchRaw: summarizeSamples(samples.raw, image.rootfsBytes, ids.length),
     sdkGets: summarizeSamples(samples.sdk, image.rootfsBytes, ids.length),

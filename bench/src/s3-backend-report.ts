@@ -28,10 +28,13 @@ export function renderS3Backend(r: S3BackendResult, options: { uploadConcurrency
       `(a private PostgreSQL), both on loopback; --no-fsync. Image: ${formatBytes(r.bytes)} of random data, ${formatCount(r.chunks)} chunks ` +
       `(${r.avgKiB} KiB avg), stored as is (random data does not compress). Median of ${options.runs} runs after a warm-up of a few hundred chunks, ` +
       `the three ways interleaved.\n` +
-      `Same concurrency: fetchChunks sends batches of ≤${formatCount(MAX_FETCH_IDS)} ids, ${options.fetchConcurrency} at most in flight: ` +
-      `${r.batchesInFlight} batch(es) for this image; the server keeps READ_AHEAD = ${r.readAhead} S3 GETs in flight per batch ` +
-      `(apps/server/src/routes/chunk-routes.ts), so ${r.sdkConcurrency} in all. The SDK row runs ${r.sdkConcurrency} GetObjectCommands in flight ` +
-      `on the same keys (S3ChunkStore.keyOf), each body read to its end; both through the SDK's default HTTP agent (≤ 50 sockets).\n` +
+      `Same concurrency: fetchChunks sends batches of ≤${formatCount(MAX_FETCH_IDS)} ids, ${options.fetchConcurrency} at most in flight ` +
+      `(${r.batches} batch(es) for this image), and the server keeps READ_AHEAD = ${r.readAhead} S3 GETs in flight per batch it answers ` +
+      `(apps/server/src/routes/chunk-routes.ts): ${r.batchesInFlight} × ${r.readAhead} = ${r.batchesInFlight * r.readAhead} GETs in flight at most. ` +
+      `The SDK row sends GetObjectCommands for the same keys (S3ChunkStore.keyOf) in the same batches, as many batches at once, ` +
+      `${r.readAhead} in flight in each, reading each body to its end: as many GETs in flight as the server at every moment. ` +
+      `Both through the SDK's default HTTP agent; moto answers every request with Connection: close, so every GET (the server's or the SDK's) ` +
+      `is a new TCP connection.\n` +
       `cores = CPU seconds ÷ wall seconds over all runs (user + system, /proc); bench = this process (the clients, and the SDK GETs).\n`,
   );
   const row = (what: string, s: SampleSummary<'server' | 'moto' | 'postgres' | 'bench'>, ratio: string): string[] => [
@@ -65,7 +68,7 @@ export function renderS3Backend(r: S3BackendResult, options: { uploadConcurrency
       [
         row('server: fetchChunks (verified, as a host)', r.fetchClient, (r.fetchClient.mbps / sdk).toFixed(2)),
         row('server: raw POST /v1/chunks/fetch', r.fetchRaw, (r.fetchRaw.mbps / sdk).toFixed(2)),
-        row(`SDK GetObject, ${r.sdkConcurrency} in flight`, r.sdkGets, '1.00'),
+        row(`SDK GetObject, ${r.batchesInFlight} × ${r.readAhead} in flight`, r.sdkGets, '1.00'),
       ],
     ),
   );
@@ -76,7 +79,7 @@ export function renderS3Backend(r: S3BackendResult, options: { uploadConcurrency
   );
 
   out.push(
-    `two replicas: the image in two halves, one fetchChunks client per half (${options.fetchConcurrency} batches in flight each), both at once; ` +
+    `two replicas: the image in two halves (${Math.ceil(Math.ceil(r.chunks / 2) / MAX_FETCH_IDS)} batch(es) each), one fetchChunks client per half, both at once; ` +
       `one replica = both clients on replica a, two = one client on each; MB/s = the whole image over the wall time\n`,
   );
   const replicaRow = (what: string, s: SampleSummary<'a' | 'b' | 'moto' | 'postgres' | 'bench'>): string[] => [

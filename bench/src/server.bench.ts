@@ -60,7 +60,7 @@ const USAGE = `usage: node bench/dist/server.bench.js [options]
   --profile DIR         run the server under node --cpu-prof, profiles written to DIR
   --backends LIST       fs (filesystem + SQLite: everything above), s3 (S3 + PostgreSQL: moto_server
                         and a private PostgreSQL, started here), or both (default fs,s3)
-  --s3-bytes SIZE       rootfs bytes of the image fetched from S3 (default 256M: moto serves ~15 MB/s)
+  --s3-bytes SIZE       rootfs bytes of the image fetched from S3 (default 256M: moto serves 10-15 MB/s here)
   --push-bytes SIZE     rootfs bytes of the image pushed to each backend (default 1G)
   --json                print one JSON object with the raw numbers instead of tables
 Scratch data lives in .bench-cache/server-<pid>/ and is removed at the end.`;
