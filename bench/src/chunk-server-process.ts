@@ -14,11 +14,16 @@ export interface ChunkServerOptions {
   readonly dataDir: string;
   /** When set, the server runs under `node --cpu-prof` and writes its profile here on exit. */
   readonly cpuProfileDir?: string;
+  /** Shared storage instead of the data dir's own: `--chunks s3://…`, `--metadata postgres://…`. */
+  readonly storageArgs?: readonly string[];
+  /** Added to this process's environment (an S3 endpoint and its credentials). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
-/** `bin/chunk serve --data DIR --listen 127.0.0.1:0 --json --no-fsync`, as its own process. */
+/** `bin/chunk serve --data DIR --listen 127.0.0.1:0 --json --no-fsync [storage args]`, as its own process. */
 export async function startChunkServer(options: ChunkServerOptions): Promise<ChunkServerProcess> {
-  const serveArgs = ['serve', '--data', options.dataDir, '--listen', '127.0.0.1:0', '--json', '--no-fsync'];
+  const serveArgs = ['serve', '--data', options.dataDir, '--listen', '127.0.0.1:0', '--json', '--no-fsync', ...(options.storageArgs ?? [])];
+  const spawnOptions = options.env ? { env: { ...process.env, ...options.env } } : {};
   // bin/chunk execs node on the CLI's entry point; --cpu-prof is not allowed in NODE_OPTIONS, so a
   // profiled server runs that entry point directly.
   const server = options.cpuProfileDir
@@ -27,8 +32,8 @@ export async function startChunkServer(options: ChunkServerOptions): Promise<Chu
         `--cpu-prof-dir=${options.cpuProfileDir}`,
         join(options.root, 'apps/cli/dist/src/main.js'),
         ...serveArgs,
-      ])
-    : ManagedProcess.spawn('chunk serve', join(options.root, 'bin/chunk'), serveArgs);
+      ], spawnOptions)
+    : ManagedProcess.spawn('chunk serve', join(options.root, 'bin/chunk'), serveArgs, spawnOptions);
   try {
     const line = await server.firstLine(30_000);
     const url = (JSON.parse(line) as { url?: unknown }).url;
@@ -47,13 +52,15 @@ export async function startChunkServer(options: ChunkServerOptions): Promise<Chu
   }
 }
 
-/** `bin/chunk token create --data DIR --name NAME --scope SCOPE --json`: the token's secret. */
-export async function createToken(root: string, dataDir: string, name: string, scope: string): Promise<string> {
+/**
+ * `bin/chunk token create --data DIR --name NAME --scope SCOPE --json` (or `--metadata URL` for a
+ * server on PostgreSQL): the token's secret.
+ */
+export async function createToken(root: string, dataDir: string | { readonly metadata: string }, name: string, scope: string): Promise<string> {
   const command = ManagedProcess.spawn('chunk token create', join(root, 'bin/chunk'), [
     'token',
     'create',
-    '--data',
-    dataDir,
+    ...(typeof dataDir === 'string' ? ['--data', dataDir] : ['--metadata', dataDir.metadata]),
     '--name',
     name,
     '--scope',

@@ -28,13 +28,13 @@ export async function selfAndReapedChildrenCpuSeconds(): Promise<number | undefi
 }
 
 /**
- * CPU seconds (user + system) of every child this process has waited for, from /proc/self/stat
- * (cutime + cstime): all threads of each child (worker threads included) and its own waited-for
- * children. The difference across one awaited command is that command's CPU, when nothing else
- * was reaped meanwhile. Undefined where /proc is missing.
+ * CPU seconds (user + system) of every child this process (or process `pid`) has waited for, from
+ * /proc/<pid>/stat (cutime + cstime): all threads of each child (worker threads included) and its
+ * own waited-for children. The difference across one awaited command is that command's CPU, when
+ * nothing else was reaped meanwhile. Undefined where /proc is missing or the process is gone.
  */
-export async function reapedChildrenCpuSeconds(): Promise<number | undefined> {
-  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
+export async function reapedChildrenCpuSeconds(pid: number | 'self' = 'self'): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;

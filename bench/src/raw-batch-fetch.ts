@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { forEachBounded } from '@lxchunk/client';
+import { FRAME_HEADER_BYTES } from '@lxchunk/format';
 
 /** The part of undici's API used here (undici is @lxchunk/client's dependency, not the bench's). */
 interface UndiciBody extends AsyncIterable<Uint8Array> {
@@ -32,6 +33,15 @@ function loadUndici(): Promise<Undici> {
     return (await import(pathToFileURL(path).href)) as Undici;
   })();
   return undici;
+}
+
+/**
+ * The response bytes of fetching `chunks` chunks of `payloadBytes` in all in batches of
+ * `batchSize`, when every chunk is sent as stored and as is (random data): each batch's start and
+ * trailer frames, a header per chunk, the payloads.
+ */
+export function batchWireBytes(chunks: number, payloadBytes: number, batchSize: number): number {
+  return Math.ceil(chunks / batchSize) * (4 + FRAME_HEADER_BYTES) + chunks * FRAME_HEADER_BYTES + payloadBytes;
 }
 
 export interface RawFetchResult {

@@ -9,7 +9,11 @@
  * go plain, then naming the chunks they replaced as bases (ReplacedChunks, as `chunk pull` names
  * them): first on an empty delta cache (the server computes every delta), then the same fetch again
  * (answered from the cache).
+ * S3 + PostgreSQL (--backends s3): one moto_server and one private PostgreSQL; an image fetched
+ * through a replica and with plain SDK GETs of its objects at the same concurrency, through two
+ * replicas at once against one, and a push to this backend against a push to the filesystem one.
  * Run: node bench/dist/server.bench.js [--json] [--bytes 1G] [--seconds 10] [--avg 64,32] [--delta-bytes 256M]
+ *        [--backends fs,s3] [--s3-bytes 256M] [--push-bytes 1G]
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -19,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkServerClient, MAX_FETCH_IDS, forEachBounded } from '@lxchunk/client';
-import { FRAME_HEADER_BYTES, type DeltaBaseSource } from '@lxchunk/format';
+import type { DeltaBaseSource } from '@lxchunk/format';
 import { ReplacedChunks } from '@lxchunk/sync';
 import { cdcParams, seededUnit } from './cdc-like-sizes.js';
 import { createToken, startChunkServer } from './chunk-server-process.js';
@@ -30,9 +34,12 @@ import { which } from './measure.js';
 import { startNginx } from './nginx-process.js';
 import { processCpuSeconds } from './process-cpu.js';
 import { randomImage, type ImageChunk, type RandomImage } from './random-image.js';
-import { rawBatchFetch } from './raw-batch-fetch.js';
+import { batchWireBytes, rawBatchFetch } from './raw-batch-fetch.js';
 import { runWrk, writeWrkScript, type WrkResult } from './run-wrk.js';
+import { measureS3Backend, type S3BackendResult } from './s3-backend-bench.js';
+import { renderS3Backend, S3_FETCH_TARGET_RATIO } from './s3-backend-report.js';
 import { renderTable, SEPARATOR, type Row } from './text-table.js';
+import { uploadChunks } from './upload-chunks.js';
 import { formatBytes, formatCount, KiB } from './units.js';
 import { benchArgs, parseSize, positive } from './bench-args.js';
 
@@ -51,6 +58,10 @@ const USAGE = `usage: node bench/dist/server.bench.js [options]
                         (default 256M; env BENCH_DELTA_BYTES)
   --delta-every N       in the edited copy, about 1 chunk in N is changed (default 4)
   --profile DIR         run the server under node --cpu-prof, profiles written to DIR
+  --backends LIST       fs (filesystem + SQLite: everything above), s3 (S3 + PostgreSQL: moto_server
+                        and a private PostgreSQL, started here), or both (default fs,s3)
+  --s3-bytes SIZE       rootfs bytes of the image fetched from S3 (default 256M: moto serves 10-15 MB/s here)
+  --push-bytes SIZE     rootfs bytes of the image pushed to each backend (default 1G)
   --json                print one JSON object with the raw numbers instead of tables
 Scratch data lives in .bench-cache/server-<pid>/ and is removed at the end.`;
 
@@ -71,8 +82,14 @@ interface Options {
   readonly deltaBytes: number;
   readonly deltaEvery: number;
   readonly profileDir: string | undefined;
+  readonly backends: ReadonlySet<Backend>;
+  readonly s3Bytes: number;
+  readonly pushBytes: number;
   readonly json: boolean;
 }
+
+const BACKENDS = ['fs', 's3'] as const;
+type Backend = (typeof BACKENDS)[number];
 
 interface Timed {
   readonly seconds: number[];
@@ -153,6 +170,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'delta-bytes': { type: 'string' },
       'delta-every': { type: 'string' },
       profile: { type: 'string' },
+      backends: { type: 'string' },
+      's3-bytes': { type: 'string' },
+      'push-bytes': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -174,8 +194,19 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     deltaBytes: parseDeltaBytes(values['delta-bytes'] ?? env.BENCH_DELTA_BYTES ?? '256M'),
     deltaEvery: positive(values['delta-every'] ?? '4', '--delta-every'),
     profileDir: values.profile ? resolve(values.profile) : undefined,
+    backends: parseBackends(values.backends ?? 'fs,s3'),
+    s3Bytes: parseSize(values['s3-bytes'] ?? '256M'),
+    pushBytes: parseSize(values['push-bytes'] ?? '1G'),
     json: values.json,
   };
+}
+
+function parseBackends(text: string): Set<Backend> {
+  const names = text.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`--backends: unknown backend ${JSON.stringify(name)} (use fs, s3 or fs,s3)`);
+  }
+  return new Set(names as Backend[]);
 }
 
 function parseDeltaBytes(text: string): number {
@@ -335,13 +366,7 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
   const pusher = new ChunkServerClient({ url: server.url, token });
   const closePusher = cleanup.add('close push client', () => pusher.close());
   log(`uploading ${formatCount(ids.length + 1)} chunks, ${options.uploadConcurrency} in flight`);
-  const uploadStarted = performance.now();
-  await forEachBounded([image.metadata, ...image.rootfs], options.uploadConcurrency, async (chunk, _index, signal) => {
-    const result = await pusher.putChunk(chunk.id, chunk.bytes!, { signal });
-    if (!result.stored) throw new Error(`chunk ${chunk.id} was already stored: the data dir is not fresh`);
-    chunk.bytes = undefined; // the server has it: keep the bench's memory flat
-  });
-  const uploadSeconds = (performance.now() - uploadStarted) / 1000;
+  const uploadSeconds = await uploadChunks(pusher, [image.metadata, ...image.rootfs], options.uploadConcurrency, { dropBytes: true });
   const committed = await pusher.putManifest(image.fingerprint, image.manifest);
   if (committed !== 'created') throw new Error(`manifest ${image.fingerprint} was ${committed}, expected created`);
   await closePusher();
@@ -361,8 +386,7 @@ async function runSet(avgKiB: number, options: Options, workDir: string, cleanup
     }
     return seconds;
   };
-  const batches = Math.ceil(ids.length / MAX_FETCH_IDS);
-  const expectedWire = batches * (4 + FRAME_HEADER_BYTES) + ids.length * FRAME_HEADER_BYTES + image.rootfsBytes;
+  const expectedWire = batchWireBytes(ids.length, image.rootfsBytes, MAX_FETCH_IDS);
   const rawFetch = async (): Promise<number> => {
     const result = await rawBatchFetch(server.url, ids, MAX_FETCH_IDS, options.fetchConcurrency);
     if (result.wireBytes !== expectedWire) throw new Error(`raw fetch: ${result.wireBytes} bytes, expected ${expectedWire}`);
@@ -448,10 +472,11 @@ function micros(value: number | undefined): string {
   return value === undefined ? '?' : value.toFixed(0);
 }
 
-function report(options: Options, sets: readonly SetResult[], load: { start: number; end: number }): void {
+function report(options: Options, sets: readonly SetResult[], s3: S3BackendResult | undefined, load: { start: number; end: number }): void {
   const cpus = availableParallelism();
   const fetchMet = sets.every((s) => s.fetchClient.mbps >= FETCH_TARGET_MBPS);
   const getMet = sets.every((s) => s.wrk[0]!.ratioToNginx >= GET_TARGET_RATIO);
+  const s3FetchRatio = s3 === undefined ? undefined : s3.fetchClient.mbps / s3.sdkGets.mbps;
   if (options.json) {
     console.log(
       JSON.stringify({
@@ -463,11 +488,26 @@ function report(options: Options, sets: readonly SetResult[], load: { start: num
         delta: { bytes: options.deltaBytes, every: options.deltaEvery },
         loadAverage1m: load,
         sets,
-        targets: { fetchMBps: FETCH_TARGET_MBPS, fetchMet, getRatioToNginx: GET_TARGET_RATIO, getMet },
+        s3,
+        targets: {
+          fetchMBps: FETCH_TARGET_MBPS,
+          fetchMet,
+          getRatioToNginx: GET_TARGET_RATIO,
+          getMet,
+          ...(s3FetchRatio === undefined ? {} : { s3FetchRatioToSdk: S3_FETCH_TARGET_RATIO, s3FetchRatio, s3FetchMet: s3FetchRatio >= S3_FETCH_TARGET_RATIO }),
+        },
       }),
     );
     return;
   }
+  if (sets.length > 0) reportFs(options, sets, load);
+  else console.log(`loopback, ${cpus} CPUs; 1-minute load average: ${load.start.toFixed(2)} before the start, ${load.end.toFixed(2)} at the end\n`);
+  if (s3) console.log(`\n${renderS3Backend(s3, options)}`);
+}
+
+/** The filesystem + SQLite part, as text. */
+function reportFs(options: Options, sets: readonly SetResult[], load: { start: number; end: number }): void {
+  const cpus = availableParallelism();
   const label = (s: SetResult) => `${s.avgKiB} KiB avg`;
   console.log(
     `${formatBytes(options.bytes)} of random data per image in CDC-like chunk lengths (min avg/4 + exponential, max avg×4), ` +
@@ -601,7 +641,8 @@ function report(options: Options, sets: readonly SetResult[], load: { start: num
 
 async function main(): Promise<void> {
   const options = parseOptions(benchArgs(), process.env);
-  const tools = { wrk: findTool('wrk'), nginx: findTool('nginx') };
+  const withFs = options.backends.has('fs');
+  const tools = withFs ? { wrk: findTool('wrk'), nginx: findTool('nginx') } : undefined;
   const cleanup = new CleanupStack();
   const removeSignalHandlers = cleanup.onSignals();
   try {
@@ -612,8 +653,25 @@ async function main(): Promise<void> {
     const sets: SetResult[] = [];
     const loadAtStart = loadavg()[0]!;
     if (loadAtStart > 0.5) log(`the 1-minute load average is ${loadAtStart.toFixed(2)}: other work on this machine will skew the numbers`);
-    for (const avgKiB of options.avgKiB) sets.push(await runSet(avgKiB, options, workDir, cleanup, tools));
-    report(options, sets, { start: loadAtStart, end: loadavg()[0]! });
+    if (tools) for (const avgKiB of options.avgKiB) sets.push(await runSet(avgKiB, options, workDir, cleanup, tools));
+    const s3 = options.backends.has('s3')
+      ? await measureS3Backend(
+          {
+            root,
+            workDir,
+            avgKiB: options.avgKiB[0]!,
+            fetchBytes: options.s3Bytes,
+            pushBytes: options.pushBytes,
+            runs: options.runs,
+            uploadConcurrency: options.uploadConcurrency,
+            fetchConcurrency: options.fetchConcurrency,
+            profileDir: options.profileDir,
+            log,
+          },
+          cleanup,
+        )
+      : undefined;
+    report(options, sets, s3, { start: loadAtStart, end: loadavg()[0]! });
   } finally {
     await cleanup.runAll();
     removeSignalHandlers();
