@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkServerClient, MAX_FETCH_IDS } from '@lxchunk/client';
-import { S3ChunkStore } from '@lxchunk/store';
+import { S3ChunkStore } from '@lxchunk/store/s3';
 import { testS3Client } from '@lxchunk/store/testing';
 import { cdcParams } from './cdc-like-sizes.js';
 import { createToken, startChunkServer, type ChunkServerProcess } from './chunk-server-process.js';

@@ -5,5 +5,4 @@ export { collectGarbage, type GcReport } from './garbage-collector.js';
 export { MetadataDb } from './db/metadata-db.js';
 export type { MetadataStore } from './db/metadata-store.js';
 export { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
-export { PgMetadataStore } from './db/pg-metadata-store.js';
 export { LOG_LEVELS, createServerLogger, type Logger } from './server-logger.js';

@@ -1,9 +1,8 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataDirLockedError, InvalidInputError } from '@lxchunk/errors';
-import { ExclusiveFileLock, FsChunkStore, S3ChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type QuarantinedChunk, type StoredChunkSource } from '@lxchunk/store';
+import { ExclusiveFileLock, FsChunkStore, PRIVATE_DIR, PRIVATE_DIR_MODE, type ChunkStore, type ChunkUrlSigner, type QuarantinedChunk, type StoredChunkSource } from '@lxchunk/store';
 import type { MetadataStore } from './db/metadata-store.js';
-import { PgMetadataStore } from './db/pg-metadata-store.js';
 import { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
 
 export const METADATA_FILE = 'metadata.db';
@@ -90,7 +89,9 @@ async function openFsStore(dir: string, spec: StorageSpec): Promise<FsChunkStore
   return store;
 }
 
-async function openObjectStore(url: string, spec: StorageSpec): Promise<S3ChunkStore> {
+// The AWS SDK and pg load only when used: each costs a `chunk` command a noticeable start-up time.
+async function openObjectStore(url: string, spec: StorageSpec): Promise<ServerChunkStore> {
+  const { S3ChunkStore } = await import('@lxchunk/store/s3');
   const store = S3ChunkStore.fromUrl(url, { onQuarantine: spec.onQuarantine });
   try {
     // A wrong bucket or endpoint shows at startup, not at the first push.
@@ -102,6 +103,7 @@ async function openObjectStore(url: string, spec: StorageSpec): Promise<S3ChunkS
   }
 }
 
-function openPostgres(url: string): Promise<MetadataStore> {
+async function openPostgres(url: string): Promise<MetadataStore> {
+  const { PgMetadataStore } = await import('./db/pg-metadata-store.js');
   return PgMetadataStore.open(url);
 }

@@ -31,6 +31,3 @@ export { PRIVATE_DIR, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-mode
 export { writePrivateFile } from './write-private-file.js';
 export { syncDir } from './sync-dir.js';
 export { ExclusiveFileLock } from './exclusive-file-lock.js';
-export { S3ChunkStore, type S3ChunkStoreOptions, type S3ChunkStoreUrlOptions } from './s3-chunk-store.js';
-export { s3ClientFromEnv, type S3ClientFromEnvOptions } from './s3-client-from-env.js';
-export { parseS3Url, type S3Location } from './s3-location.js';

@@ -4,7 +4,8 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { chunkId } from '@lxchunk/chunker';
 import { ChunkEncoder, decodeChunk } from '@lxchunk/format';
 import { describeChunkStoreConformance, type StoreFixture } from '../src/conformance.js';
-import { S3ChunkStore, parseS3Url, type ChunkStore } from '../src/index.js';
+import type { ChunkStore } from '../src/index.js';
+import { S3ChunkStore, parseS3Url } from '../src/s3.js';
 import { createTestBucket, startMotoServer, testS3Client, type MotoServer, type TestBucket } from '../src/testing/index.js';
 
 // One moto process for the file; a fresh bucket per test.
