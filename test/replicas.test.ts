@@ -169,7 +169,7 @@ describe('server replicas on S3 and PostgreSQL (real processes, moto_server, a p
         assert.equal(await aliasTarget(lxd.lxdDir, 'replicas/agent'), v1.fingerprint);
         // Through the other replica; the poll interval is an hour, so only the change feed can tell the agent.
         await push(a.url, v2, '--alias', 'replicas/agent');
-        for (let i = 0; i < 600 && (await aliasTarget(lxd.lxdDir, 'replicas/agent')) !== v2.fingerprint; i++) await new Promise((r) => setTimeout(r, 100));
+        await agent.logged(`"msg":"alias synced","alias":"replicas/agent","fingerprint":"${v2.fingerprint}"`);
         assert.equal(await aliasTarget(lxd.lxdDir, 'replicas/agent'), v2.fingerprint);
       } finally {
         agent.child.kill('SIGTERM');

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crashPoint } from '@lxchunk/errors';
+import { crashPoint, forEachBounded } from '@lxchunk/errors';
 import type { ChunkPruner, ChunkReader } from '@lxchunk/store';
 import type { MetadataStore } from './db/metadata-store.js';
-import { forEachBounded } from '@lxchunk/errors';
 
 /**
  * How long GC's claim on a batch of chunks lasts. A claim outlives its GC only if that process

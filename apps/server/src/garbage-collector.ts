@@ -41,7 +41,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
       const result = await keeper.sweep(batch, referencedAmong, dryRun);
       report.chunksKept += result.referenced;
       report.leased += result.leased.length;
-      for (const id of result.leased) report.leasesEnd = Math.max(report.leasesEnd, (await db.leases.until(id)) ?? 0);
+      if (result.leased.length > 0) report.leasesEnd = Math.max(report.leasesEnd, (await db.leases.latestUntil(result.leased)) ?? 0);
       report.chunksDeleted += result.deleted.length;
       for (const chunk of result.deleted) report.bytesFreed += chunk.storedSize;
     };

@@ -28,10 +28,6 @@ export type ServerChunkStore = ChunkStore & StoredChunkSource & Partial<ChunkUrl
 export interface ServerStorage {
   readonly store: ServerChunkStore;
   readonly db: MetadataStore;
-  /** The locked data directory, when there is one. */
-  readonly dataDir: string | undefined;
-  /** True when another process may share the chunks and metadata (object store and PostgreSQL). */
-  readonly shared: boolean;
   close(): Promise<void>;
 }
 
@@ -65,7 +61,7 @@ export async function openStorage(spec: StorageSpec): Promise<ServerStorage> {
     // Our locked directory's SQLite: no other process can be collecting, so claims left behind
     // by a GC that died are released now rather than when they expire.
     if (dataDir !== undefined && spec.metadata === undefined) await db.leases.releaseAllClaims();
-    return { store, db, dataDir, shared: spec.chunks !== undefined && spec.metadata !== undefined, close };
+    return { store, db, close };
   } catch (err) {
     await close();
     throw err;

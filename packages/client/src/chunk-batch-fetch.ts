@@ -9,7 +9,6 @@ import {
   CLIENT_ACCEPT_ENCODING,
   ChunkBatchDecoder,
   FrameStatus,
-  MAX_CHUNK_SIZE,
   MAX_DELTA_BASES,
   PROTOCOL_LIMITS,
   decodeChunk,
@@ -21,6 +20,7 @@ import {
 } from '@lxchunk/format';
 import { failureInfo, mayRetry, type HttpTransport, type RequestSpec } from './http-transport.js';
 import { sleep } from './retry-policy.js';
+import { STORED_CHUNK_BODY_LIMIT, storedChunkEncoding } from './stored-chunk-body.js';
 import type { OnChunk } from './types.js';
 
 /** The API's limit on ids per fetch request. */
@@ -47,12 +47,7 @@ export class RedirectState {
    * from then on the chunks come through the server.
    */
   off = false;
-  /** Chunks fetched from the URLs of redirect frames. */
-  followed = 0;
 }
-
-/** A redirected chunk's stored form: at most the largest chunk, or its zstd frame's bound. */
-const REDIRECTED_BODY_LIMIT = MAX_CHUNK_SIZE + (MAX_CHUNK_SIZE >> 7) + 1024;
 
 /** A client's delta bookkeeping. */
 export class DeltaState {
@@ -288,12 +283,8 @@ class BatchRound {
    */
   private async follow(ctx: BatchFetchContext, id: string, url: string): Promise<Uint8Array | undefined> {
     try {
-      const response = await ctx.transport.getExternal(url, { maxBodyBytes: REDIRECTED_BODY_LIMIT, signal: ctx.signal });
-      const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== 'zstd' && encoding !== 'identity') throw new ProtocolError(`a redirected chunk came with Content-Encoding ${JSON.stringify(encoding)}`);
-      const bytes = decodeChunk(id, encoding, response.body);
-      ctx.redirects.followed++;
-      return bytes;
+      const response = await ctx.transport.getExternal(url, { maxBodyBytes: STORED_CHUNK_BODY_LIMIT, signal: ctx.signal });
+      return decodeChunk(id, storedChunkEncoding(response, `redirected chunk ${id}`), response.body);
     } catch (err) {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isLxchunkError(err)) throw err;

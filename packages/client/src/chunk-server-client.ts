@@ -7,7 +7,6 @@ import {
   FrameStatus,
   IMAGE_CHUNKS_MISSING_HEADER,
   MANIFEST_BASE_HEADER,
-  MAX_CHUNK_SIZE,
   MANIFEST_DICT_MEDIA_TYPE,
   MAX_MANIFEST_BYTES,
   PROTOCOL_LIMITS,
@@ -26,6 +25,7 @@ import { aliasPath, assertAliasName } from './alias-name.js';
 import { forEachBounded } from '@lxchunk/errors';
 import { ByteCounter } from './byte-counter.js';
 import { DeltaState, MAX_FETCH_IDS, RedirectState, fetchBatch } from './chunk-batch-fetch.js';
+import { STORED_CHUNK_BODY_LIMIT, storedChunkEncoding } from './stored-chunk-body.js';
 import { HttpTransport, followsUncertainAttempt, type HttpResponse, type RequestSpec } from './http-transport.js';
 import { asAlias, asAliasList, asChanges, asGcReport, asHistory, asImageList, asMissing, asUploadReport, parseJson } from './responses.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -65,8 +65,6 @@ const LONG_POLL_MARGIN_MS = 30_000;
 const GC_TIMEOUT_MS = 60 * 60 * 1000;
 /** JSON answers are small; this bounds what a broken or hostile server can make us buffer. */
 const JSON_LIMIT = 256 * 1024 * 1024;
-/** A stored chunk is at most MAX_CHUNK_SIZE raw; its zstd form can be slightly larger. */
-const CHUNK_BODY_LIMIT = MAX_CHUNK_SIZE + (MAX_CHUNK_SIZE >> 7) + 1024;
 
 /** A server URL as the client uses it (no trailing slash), or a clear INVALID_INPUT. */
 function checkServerUrl(url: string): string {
@@ -335,7 +333,7 @@ export class ChunkServerClient {
       path: `/v1/chunks/${id}`,
       headers: { 'accept-encoding': CLIENT_ACCEPT_ENCODING },
       retry: 'idempotent',
-      maxBodyBytes: CHUNK_BODY_LIMIT,
+      maxBodyBytes: STORED_CHUNK_BODY_LIMIT,
       signal: options.signal,
       redirects: true,
     };
@@ -343,11 +341,8 @@ export class ChunkServerClient {
       let response = await this.transport.call(spec);
       // A private chunk of a server with --redirect-private: its bytes come from the object store.
       const location = response.status >= 300 ? response.headers.location : undefined;
-      if (location !== undefined) response = await this.transport.getExternal(String(location), { maxBodyBytes: CHUNK_BODY_LIMIT, signal: options.signal });
-      const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== 'zstd' && encoding !== 'identity') {
-        throw new ProtocolError(`GET ${this.transport.url(spec)}: unexpected Content-Encoding ${JSON.stringify(encoding)}`);
-      }
+      if (location !== undefined) response = await this.transport.getExternal(String(location), { maxBodyBytes: STORED_CHUNK_BODY_LIMIT, signal: options.signal });
+      const encoding = storedChunkEncoding(response, `GET ${this.transport.url(spec)}`);
       try {
         return decodeChunk(id, encoding, response.body);
       } catch (err) {

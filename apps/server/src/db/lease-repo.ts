@@ -75,6 +75,15 @@ export class LeaseRepo {
     return this.stmt.until.get(toBlob(id, 'chunk id'));
   }
 
+  latestUntil(ids: readonly string[]): number | undefined {
+    let latest: number | undefined;
+    for (const id of ids) {
+      const until = this.until(id);
+      if (until !== undefined && (latest === undefined || until > latest)) latest = until;
+    }
+    return latest;
+  }
+
   leasedIds(now: number): Set<string> {
     return new Set(this.stmt.leased.all(now));
   }

@@ -94,6 +94,8 @@ export interface LeaseRepository {
   isLeased(id: string, now: number): Promise<boolean>;
   /** When the chunk's lease ends (epoch ms), ended or not; undefined without one. */
   until(id: string): Promise<number | undefined>;
+  /** The latest lease end among `ids` (epoch ms), in one query; undefined when none has a lease. */
+  latestUntil(ids: readonly string[]): Promise<number | undefined>;
   /** Every chunk leased at `now`. */
   leasedIds(now: number): Promise<Set<string>>;
   /** The ids among `ids` leased at `now`, in one query. */

@@ -43,6 +43,13 @@ export class PgLeaseRepo implements LeaseRepository {
     return rows[0]?.until;
   }
 
+  async latestUntil(ids: readonly string[]): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ until: number | null }>(`SELECT max(until) AS until FROM leases WHERE chunk_id = ANY($1::bytea[])`, [
+      ids.map((id) => toBlob(id, 'chunk id')),
+    ]);
+    return rows[0]?.until ?? undefined;
+  }
+
   async leasedIds(now: number): Promise<Set<string>> {
     const { rows } = await this.pool.query<{ id: string }>(`SELECT encode(chunk_id, 'hex') AS id FROM leases WHERE until > $1`, [now]);
     return new Set(rows.map((r) => r.id));

@@ -146,7 +146,7 @@ export function chunkRoutes(context: ServerContext): Router {
     const unique = [...new Set(ids)];
     // The pusher relies on the present ones until it commits its manifest: lease them all before
     // looking (an absent one's lease is harmless, it expires), so none can be collected after it
-    // was seen. The filesystem store answers `holds` from a synchronous stat: no need to overlap.
+    // was seen.
     res.json({ missing: await keeper.missing(unique) });
   });
 
@@ -195,6 +195,11 @@ export function chunkRoutes(context: ServerContext): Router {
       const id = ids[i]!;
       return (reads[i] ??= redirected(id) ? redirects!.signedUrl(id, config.redirectPrivateSeconds) : load(id, access.get(id), acceptZstd));
     };
+    // Started early, awaited in order below; a failure surfaces there, not as an unhandled rejection.
+    const readAhead = (i: number) => {
+      if (i < ids.length) void read(i).catch(() => undefined);
+    };
+    for (let i = 0; i < READ_AHEAD - 1; i++) readAhead(i);
     res.status(200).set({ 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     // Frames go out corked, a group at a time: one writev per group instead of two writes per chunk.
     res.cork();
@@ -202,7 +207,7 @@ export function chunkRoutes(context: ServerContext): Router {
     for (let i = 0; i < ids.length; i++) {
       if (res.destroyed) return;
       const id = ids[i]!;
-      for (let ahead = i; ahead < Math.min(ids.length, i + READ_AHEAD); ahead++) void read(ahead).catch(() => undefined);
+      readAhead(i + READ_AHEAD - 1);
       const found = await read(i);
       delete reads[i];
       const chunk = found && 'url' in found ? undefined : found;

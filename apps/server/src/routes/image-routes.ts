@@ -21,7 +21,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 }
 
 export function imageRoutes(context: ServerContext): Router {
-  const { store, db, config, keeper } = context;
+  const { db, config, keeper } = context;
   const router = Router();
 
   router.put('/v1/images/:fingerprint', declaredBodyLimit(config.limits.maxManifestBytes), reserveBodyMemory(context.uploadMemory, config.limits.maxManifestBytes), express.raw({ type: () => true, limit: config.limits.maxManifestBytes }), async (req, res) => {

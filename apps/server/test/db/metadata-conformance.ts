@@ -601,6 +601,8 @@ export function describeMetadataConformance(name: string, factory: MetadataFacto
         assert.equal(await db.leases.isLeased(chunk(2), now), true);
         assert.equal(await db.leases.until(chunk(2)), now + 5000);
         assert.deepEqual(await db.leases.leasedAmong([chunk(1), chunk(2), chunk(3), chunk(5)], now), new Set([chunk(1), chunk(2)]));
+        assert.equal(await db.leases.latestUntil([chunk(1), chunk(2), chunk(5)]), now + 5000);
+        assert.equal(await db.leases.latestUntil([chunk(5)]), undefined);
         await assertLxRejects(() => db.leases.claim([chunk(1)], now, Number.NaN), InvalidInputError, 'INVALID_INPUT');
         await assertLxRejects(() => db.leases.claim(['nope'], now, now + 1), InvalidIdError, 'INVALID_ID');
         assert.deepEqual(await db.leases.claim([], now, now + 1), []);
