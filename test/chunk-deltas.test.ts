@@ -16,6 +16,7 @@ interface PullJson {
   bytesFetched: number;
   chunksAsDeltas: number;
   blocksRebuilt: number;
+  rebuildFallbacks: number;
 }
 
 const FILES = 160;
@@ -103,6 +104,7 @@ describe('chunks as deltas against the chunks they replaced (real server, real m
       const hitsBefore = await metric(server, 'lxchunk_delta_cache_hits_total');
       const again = await pull(server, readToken, `delta/${i}`, join(work, `p${i}`, 'out-again'), '--prefer', 'bytes', ...seeds);
       await sameBytes(join(work, `p${i}`, 'out-again', `${v2.fingerprint}.rootfs`), v2.rootfs);
+      for (const result of [plain, deltas, again]) assert.equal(result.rebuildFallbacks, 0, JSON.stringify(result));
       assert.equal(again.bytesFetched, deltas.bytesFetched, `again ${JSON.stringify(again)}, first ${JSON.stringify(deltas)}`);
       assert.ok((await metric(server, 'lxchunk_delta_cache_hits_total')) >= hitsBefore + deltas.chunksAsDeltas);
     });

@@ -25,6 +25,7 @@ interface PullJson {
   bytesRebuilt: number;
   rebuildCpuSeconds: number;
   contentChunksFetched: number;
+  rebuildFallbacks: number;
 }
 
 /** Re-encoding every block costs CPU: these trees are smaller than the other suites'. */
@@ -107,6 +108,7 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
       }
       assert.equal(time.blocksRebuilt, 0);
       assert.ok(bytes.blocksRebuilt > 0 && bytes.bytesRebuilt > 0 && bytes.rebuildCpuSeconds > 0, JSON.stringify(bytes));
+      assert.equal(bytes.rebuildFallbacks, 0, `every planned chunk rebuilt exactly: ${JSON.stringify(bytes)}`);
       // The same manifest both times; what differs is chunks: content and rebuilt blocks against compressed ones.
       assert.ok(bytes.bytesFetched - bytes.manifestBytes < time.bytesFetched - time.manifestBytes, `bytes ${JSON.stringify(bytes)} vs time ${JSON.stringify(time)}`);
     });
@@ -149,6 +151,8 @@ describe('content domain: xz blocks pushed by content, rebuilt on pull (real ser
       const honest = await pullWith(fetched.manifest, 'honest');
       const result = await pullWith(tampered, 'out');
       assert.ok(honest.bytesRebuilt > 0);
+      assert.equal(honest.rebuildFallbacks, 0);
+      assert.ok(result.rebuildFallbacks > 0, 'the chunks that came out wrong are counted');
       // Parts of a block far from its header can still come out right (a dictionary larger than
       // the content changes only the header); every chunk that did not was fetched instead.
       assert.ok(result.blocksRebuilt > 0, 'blocks were re-encoded');

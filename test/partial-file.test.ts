@@ -50,6 +50,19 @@ describe('PartialFile (real files)', () => {
     assert.ok(Buffer.from(await readFile(path)).equals(data));
   });
 
+  it('concurrent reads each see every write made before them (one read flushing does not let another read stale bytes)', async () => {
+    // As the content rebuild does: the last content chunks are still gathered in memory when
+    // several blocks' reads start at once. Each read must wait for the flush another one began.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const path = join(dir, `concurrent-${attempt}`);
+      const file = await PartialFile.open(path, index);
+      for (let position = 0; position < index.chunks.length; position++) await file.write(position, chunkAt(position));
+      const reads = await Promise.all([0, 1, 2, 3].map(() => file.read(0, data.length)));
+      for (const bytes of reads) assert.ok(Buffer.from(bytes).equals(data), `attempt ${attempt}: a read saw bytes not yet written`);
+      await file.close();
+    }
+  });
+
   it('reopened, keeps only the ranges that still match their ids, and trims what is too long', async () => {
     const path = join(dir, 'resumed');
     const first = await PartialFile.open(path, index);

@@ -26,6 +26,8 @@ export class PartialFile {
   /** Per position: its bytes are on disk and verified. */
   private readonly done: boolean[];
   private pending: { offset: number; parts: Uint8Array[]; length: number } | undefined;
+  /** Writes under way: a flush waits for them all, not only for the one it starts. */
+  private readonly writing = new Set<Promise<void>>();
 
   private constructor(
     readonly path: string,
@@ -80,15 +82,23 @@ export class PartialFile {
     if (pending) await this.writeOut(pending);
   }
 
+  /** Every write made so far is on disk once this resolves (also those other callers started). */
   async flush(): Promise<void> {
     const pending = this.pending;
-    if (!pending) return;
     this.pending = undefined;
-    await this.writeOut(pending);
+    if (pending) await this.writeOut(pending);
+    // Another caller's write may still be under way: a read issued now could miss its bytes.
+    if (this.writing.size > 0) await Promise.all(this.writing);
   }
 
   private async writeOut({ parts, offset }: { parts: Uint8Array[]; offset: number }): Promise<void> {
-    await withIoError(`writing ${this.path}`, () => writeFully(this.handle, parts, offset));
+    const write = withIoError(`writing ${this.path}`, () => writeFully(this.handle, parts, offset));
+    this.writing.add(write);
+    try {
+      await write;
+    } finally {
+      this.writing.delete(write);
+    }
   }
 
   /** Bytes [offset, offset + length) as on disk (pending writes flushed first); the caller knows they are done. */

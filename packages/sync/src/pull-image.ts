@@ -81,6 +81,11 @@ export interface PullResult extends TransferCounts {
   readonly bytesRebuilt: number;
   /** Content chunks fetched for rebuilding. */
   readonly contentChunksFetched: number;
+  /**
+   * Chunks planned for rebuilding that did not come out matching their ids (an encoder that
+   * refused the recipe or differs, damaged content) and were fetched compressed after all.
+   */
+  readonly rebuildFallbacks: number;
   /** Chunks (content or compressed) received as deltas against local chunks they replaced. */
   readonly chunksAsDeltas: number;
 }
@@ -221,6 +226,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
     let blocksRebuilt = 0;
     let rebuildCpuSeconds = 0;
     let bytesRebuilt = 0;
+    let rebuildFallbacks = 0;
     const rebuilt = new Set<string>();
     if (rebuilds.length > 0) {
       const pool = new XzPool(options.xzThreads !== undefined ? { threads: options.xzThreads } : {});
@@ -252,6 +258,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
           blocksRebuilt += rebuild.blocks;
         }
         rebuildCpuSeconds = pool.workSeconds;
+        rebuildFallbacks = fallback.length;
         if (fallback.length > 0) {
           const again = await remote.fetchChunks(fallback, async (id, bytes) => place(id, bytes), fetchOptions);
           if (again.missing.length > 0) throw new ChunkNotFoundError(again.missing[0]!);
@@ -339,6 +346,7 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
       rebuildCpuSeconds,
       bytesRebuilt,
       contentChunksFetched,
+      rebuildFallbacks,
       chunksAsDeltas: client.chunksAsDeltas - deltasBefore,
     };
   } catch (err) {

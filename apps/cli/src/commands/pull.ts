@@ -74,6 +74,7 @@ export function pullCommand(context: CommandContext): Command {
         if (result.blocksRebuilt > 0) {
           context.print(`rebuilt ${result.blocksRebuilt} xz blocks (${formatBytes(result.bytesRebuilt)}) from ${result.contentChunksFetched} fetched content chunks and local ones, in ${result.rebuildCpuSeconds.toFixed(1)} CPU-s`);
         }
+        if (result.rebuildFallbacks > 0) context.print(`warning: ${result.rebuildFallbacks} rebuilt chunks did not match their ids and were fetched compressed instead`);
         if (result.corruptLocalChunks > 0) context.print(`warning: ${result.corruptLocalChunks} local chunk copies were corrupt and fetched instead`);
       } finally {
         progress.stop();
