@@ -2,8 +2,12 @@ import { http } from './http.js';
 import type { ServerProcess } from './server-process.js';
 
 /** A counter's value in a server's /metrics text (0 when absent). */
-export async function serverMetric(server: ServerProcess, name: string): Promise<number> {
+export async function serverMetric(server: ServerProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = (await http(server.url, 'GET', '/metrics')).body.toString('utf8');
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  const entries = Object.entries(labels);
+  // prom-client writes labels in the order they were given: match them as a set.
+  const matches = (l: string) =>
+    entries.length === 0 ? l.startsWith(`${name} `) : l.startsWith(`${name}{`) && entries.every(([k, v]) => l.includes(`${k}="${v}"`));
+  const line = text.split('\n').find(matches);
   return line ? Number(line.split(' ')[1]) : 0;
 }

@@ -15,12 +15,29 @@ export function authenticate(context: ServerContext): RequestHandler {
       res.locals.principal = ANONYMOUS;
       return next();
     }
-    const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
-    const token = match ? await context.db.tokens.verify(match[1]!) : undefined;
+    const secret = bearerToken(header) ?? basicPassword(header);
+    const token = secret ? await context.db.tokens.verify(secret) : undefined;
     if (!token) throw new UnauthorizedError('invalid, expired or revoked token');
     res.locals.principal = { name: token.name, scopes: new Set<Scope>(token.scopes) } satisfies Principal;
     next();
   };
+}
+
+function bearerToken(header: string): string | undefined {
+  return /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header)?.[1];
+}
+
+/**
+ * HTTP Basic with the token as the password (any user name): how LXD's simplestreams client
+ * authenticates, from a remote URL `https://token:SECRET@host` (`lxc remote add --help`).
+ */
+function basicPassword(header: string): string | undefined {
+  const encoded = /^Basic ([A-Za-z0-9+/=]{1,400})$/.exec(header)?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+  return /^[A-Za-z0-9_-]{1,200}$/.test(password) ? password : undefined;
 }
 
 export function principalOf(res: Response): Principal {

@@ -13,6 +13,9 @@ import { imageRoutes } from './routes/image-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { onRequestEnd } from './request-outcome.js';
 import type { ServerContext } from './server-context.js';
+import { ImageCatalog } from './lxd-views/image-catalog.js';
+import { lxdProtocolRoutes } from './lxd-views/lxd-protocol-routes.js';
+import { simplestreamsRoutes } from './lxd-views/simplestreams-routes.js';
 
 /** The express application: routes, auth and the error mapping, composed in one place. */
 export function createApp(context: ServerContext): Express {
@@ -24,9 +27,10 @@ export function createApp(context: ServerContext): Express {
 
   app.use(accessLog(context.config.logger));
   app.use((req, res, next) => {
-    onRequestEnd(req, res, ({ route, status, code, seconds }) => {
+    onRequestEnd(req, res, ({ route, status, code, seconds, bytesOut }) => {
       context.metrics.requests.inc({ route, method: req.method, status: String(status), code });
       context.metrics.duration.observe({ route, code }, seconds);
+      context.metrics.bytesServed.inc({ protocol: protocolOf(req.path) }, bytesOut);
     });
     next();
   });
@@ -34,7 +38,14 @@ export function createApp(context: ServerContext): Express {
   const ops = opsRoutes(context);
   app.use(ops);
   app.use('/v1', authenticate(context));
-  const routers = [chunkRoutes(context), imageRoutes(context), aliasRoutes(context), changeRoutes(context), adminRoutes(context)];
+  // What stock LXD clients speak, answered from the same images and chunks.
+  const catalog = new ImageCatalog(context.db);
+  const { simplestreamsDeltaBases, simplestreamsDeltaWaitMs } = context.config;
+  const lxdViews = [
+    lxdProtocolRoutes(context, catalog),
+    simplestreamsRoutes(context, catalog, context.imageDeltas, { deltaBases: simplestreamsDeltaBases, deltaWaitMs: simplestreamsDeltaWaitMs }),
+  ];
+  const routers = [chunkRoutes(context), imageRoutes(context), aliasRoutes(context), changeRoutes(context), adminRoutes(context), ...lxdViews];
   for (const router of routers) app.use(router);
   app.use(methodNotAllowed([ops, ...routers]));
   app.use((req) => {
@@ -42,4 +53,12 @@ export function createApp(context: ServerContext): Express {
   });
   app.use(httpErrorHandler(context.config.logger, context.storage));
   return app;
+}
+
+/** Which API a path belongs to, for the bytes-served metric. */
+function protocolOf(path: string): string {
+  if (path.startsWith('/v1/')) return 'lxchunk';
+  if (path === '/1.0' || path.startsWith('/1.0/')) return 'lxd';
+  if (path.startsWith('/streams/')) return 'simplestreams';
+  return 'other';
 }

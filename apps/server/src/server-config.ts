@@ -31,6 +31,12 @@ export interface ServerConfig {
    * after the access check, so their bytes do not pass through the server; 0: serve them.
    */
   readonly redirectPrivateSeconds: number;
+  /** Simplestreams: delta items on an alias's newest build from this many builds before it; 0: none. */
+  readonly simplestreamsDeltaBases: number;
+  /** Bytes of simplestreams deltas kept on disk (`<dataDir>/simplestreams-deltas`). */
+  readonly simplestreamsDeltaCacheBytes: number;
+  /** How long a products listing waits for deltas being made (the rest are listed later). */
+  readonly simplestreamsDeltaWaitMs: number;
   readonly limits: ServerLimits;
   /** Structured log (pino): one JSON line per entry, access lines included. */
   readonly logger: Logger;
@@ -85,6 +91,9 @@ export function serverConfig(partial: Partial<ServerConfig>): ServerConfig {
     deltas: true,
     deltaCacheBytes: 1024 * 1024 * 1024,
     redirectPrivateSeconds: 0,
+    simplestreamsDeltaBases: 3,
+    simplestreamsDeltaCacheBytes: 4 * 1024 * 1024 * 1024,
+    simplestreamsDeltaWaitMs: 30_000,
     limits: DEFAULT_LIMITS,
     logger: partial.logger ?? createServerLogger(),
     ...partial,

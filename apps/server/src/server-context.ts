@@ -2,6 +2,7 @@ import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { ChunkKeeper } from './chunk-keeper.js';
 import type { DeltaMaker } from './delta-maker.js';
+import type { ImageDeltaCache } from './lxd-views/image-delta-cache.js';
 import type { MetadataStore } from './db/metadata-store.js';
 import type { ServerChunkStore } from './open-storage.js';
 import type { ServerConfig } from './server-config.js';
@@ -24,6 +25,8 @@ export interface ServerContext {
   readonly storage: StorageHealth;
   /** Request-body bytes all uploads together may hold in memory. */
   readonly uploadMemory: ByteBudget;
+  /** Simplestreams deltas between builds; undefined without a data dir or with none asked for. */
+  readonly imageDeltas: ImageDeltaCache | undefined;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }

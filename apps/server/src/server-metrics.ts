@@ -89,6 +89,24 @@ export class ServerMetrics {
   readonly deltaCacheHits = new Counter({ name: 'lxchunk_delta_cache_hits_total', help: 'Delta answers found in the delta cache', registers: [this.registry] });
   readonly deltaCacheMisses = new Counter({ name: 'lxchunk_delta_cache_misses_total', help: 'Delta answers computed afresh', registers: [this.registry] });
   readonly deltaCacheBytes = new Gauge({ name: 'lxchunk_delta_cache_bytes', help: 'Bytes the delta cache holds on disk', registers: [this.registry] });
+  readonly bytesServed = new Counter({
+    name: 'lxchunk_bytes_served_total',
+    help: 'Bytes written to callers (headers included), by the protocol they spoke: lxchunk (/v1), lxd (/1.0), simplestreams (/streams)',
+    labelNames: ['protocol'],
+    registers: [this.registry],
+  });
+  readonly imageDeltasMade = new Counter({
+    name: 'lxchunk_simplestreams_deltas_made_total',
+    help: 'xdelta3 deltas between image builds made for simplestreams, by outcome (listed, too_large, failed)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly imageDeltasServed = new Counter({
+    name: 'lxchunk_simplestreams_deltas_served_total',
+    help: 'Simplestreams delta items sent (a host that held the base and got the delta instead of the squashfs)',
+    registers: [this.registry],
+  });
+  readonly imageDeltaCacheBytes = new Gauge({ name: 'lxchunk_simplestreams_delta_cache_bytes', help: 'Bytes of simplestreams deltas kept on disk', registers: [this.registry] });
   readonly gcLastRun = new Gauge({
     name: 'lxchunk_gc_last_run_timestamp_seconds',
     help: 'When the last garbage collection pass (not a dry run) finished, Unix time; 0 before the first',

@@ -3,7 +3,12 @@ import { InvalidInputError } from '@lxchunk/errors';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { ChunkQuarantine } from '@lxchunk/store';
+import type { ChunkQuarantine, ChunkReader } from '@lxchunk/store';
+import { ImageNotFoundError } from '@lxchunk/errors';
+import { decodeManifest } from '@lxchunk/format';
+import type { MetadataStore } from './db/metadata-store.js';
+import { ImageDeltaCache } from './lxd-views/image-delta-cache.js';
+import { makeImageDelta } from './lxd-views/make-image-delta.js';
 import { ByteBudget } from './byte-budget.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ChunkKeeper } from './chunk-keeper.js';
@@ -27,6 +32,9 @@ export interface RunningServer {
 
 /** Computed deltas, beside the chunks: a cache, safe to delete whole while the server is stopped. */
 const DELTA_CACHE_DIR = 'delta-cache';
+
+/** Simplestreams deltas between image builds: a cache too. */
+const IMAGE_DELTA_DIR = 'simplestreams-deltas';
 
 /** How long in-flight requests get to finish once draining starts before their sockets are cut. */
 const DRAIN_GRACE_MS = 10_000;
@@ -57,6 +65,10 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   const deltaCache = config.deltas && config.deltaCacheBytes > 0 && config.dataDir !== undefined ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
   if (deltaCache) metrics.deltaCacheBytes.set(deltaCache.storedBytes);
   const drain = new AbortController();
+  const imageDeltas =
+    config.dataDir !== undefined && config.simplestreamsDeltaBases > 0 && config.simplestreamsDeltaCacheBytes > 0
+      ? openImageDeltas(join(config.dataDir, IMAGE_DELTA_DIR), config, storage, metrics, drain.signal)
+      : undefined;
   // Every alias change through any server sharing the metadata wakes this one's long-polls.
   const changes = new ChangeNotifier();
   const unsubscribe = storage.db.onAliasChange(() => changes.notify());
@@ -73,6 +85,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
       metrics.uploadMemoryBytes.set(inUse);
       metrics.uploadMemoryWaiting.set(waiting);
     }),
+    imageDeltas,
     draining: drain.signal,
   };
   const { requestTimeoutMs, headersTimeoutMs } = config.limits;
@@ -110,6 +123,32 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   })();
   config.logger.info({ url, dataDir: config.dataDir, chunks: config.chunks, metadata: storage.db.location }, 'server listening');
   return { url, closed };
+}
+
+function openImageDeltas(dir: string, config: ServerConfig, storage: { store: ChunkReader; db: MetadataStore }, metrics: ServerMetrics, signal: AbortSignal): ImageDeltaCache {
+  const rootfsOf = async (fingerprint: string) => {
+    const stored = await storage.db.images.manifest(fingerprint);
+    const file = stored && decodeManifest(stored.manifest).files.find((f) => f.role === 'rootfs');
+    if (!file) throw new ImageNotFoundError(fingerprint);
+    return file.index;
+  };
+  return ImageDeltaCache.open(
+    dir,
+    config.simplestreamsDeltaCacheBytes,
+    async (base, target, outPath) => {
+      const started = performance.now();
+      try {
+        await makeImageDelta(storage.store, await rootfsOf(base), await rootfsOf(target), dir, outPath, signal);
+        config.logger.info({ base, target, seconds: (performance.now() - started) / 1000 }, 'simplestreams delta made');
+      } catch (err) {
+        metrics.imageDeltasMade.inc({ outcome: 'failed' });
+        config.logger.warn({ base, target, error: String(err) }, 'simplestreams delta failed: LXD downloads the whole squashfs instead');
+        throw err;
+      }
+    },
+    (bytes) => metrics.imageDeltaCacheBytes.set(bytes),
+    (info) => metrics.imageDeltasMade.inc({ outcome: info.worth ? 'listed' : 'too_large' }),
+  );
 }
 
 async function countQuarantined(store: ChunkQuarantine): Promise<number> {

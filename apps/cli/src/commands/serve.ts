@@ -18,6 +18,9 @@ interface ServeOptions {
   fsync: boolean;
   deltas: boolean;
   deltaCache: number;
+  simplestreamsDeltas: number;
+  simplestreamsDeltaCache: number;
+  simplestreamsDeltaWait: number;
   uploadMemory: number;
   uploadWait: number;
   bodyTimeout: number;
@@ -44,6 +47,11 @@ export function serveCommand(context: CommandContext): Command {
     .option('--no-fsync', 'do not fsync chunk files (faster; a crash may lose recent uploads, which are re-pushed)')
     .option('--no-deltas', 'answer fetches that name base chunks with plain chunks, never deltas (saves server CPU)')
     .addOption(parsedOption('--delta-cache <size>', 'computed deltas kept on disk under DIR/delta-cache, 0 for none', size).default(1024 * 1024 * 1024, '1GiB'))
+    .addOption(
+      parsedOption('--simplestreams-deltas <n>', 'simplestreams: xdelta3 delta items on an alias\'s newest build from this many builds before it (LXD applies one to the build it holds), 0 for none', wholeNumber).default(3),
+    )
+    .addOption(parsedOption('--simplestreams-delta-cache <size>', 'simplestreams deltas kept on disk under DIR/simplestreams-deltas', size).default(4 * 1024 * 1024 * 1024, '4GiB'))
+    .addOption(parsedOption('--simplestreams-delta-wait <duration>', 'how long a products listing waits for deltas being made (the rest are listed once made)', duration).default(duration('30s'), '30s'))
     .addOption(parsedOption('--upload-memory <size>', 'request-body bytes all uploads together may hold in memory, e.g. 256M', size).default(DEFAULT_LIMITS.maxUploadMemoryBytes, '128MiB'))
     .addOption(parsedOption('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After', duration).default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s'))
     .addOption(parsedOption('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable', duration).default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s'))
@@ -63,6 +71,9 @@ export function serveCommand(context: CommandContext): Command {
         fsync: options.fsync,
         deltas: options.deltas,
         deltaCacheBytes: options.deltaCache,
+        simplestreamsDeltaBases: options.simplestreamsDeltas,
+        simplestreamsDeltaCacheBytes: options.simplestreamsDeltaCache,
+        simplestreamsDeltaWaitMs: options.simplestreamsDeltaWait,
         redirectPrivateSeconds: options.redirectPrivate ? Math.max(1, Math.round(options.redirectTtl / 1000)) : 0,
         logger: createServerLogger(options.logLevel),
         limits: {

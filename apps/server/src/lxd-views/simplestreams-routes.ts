@@ -1,0 +1,69 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Router } from 'express';
+import { ImageNotFoundError, NotFoundError } from '@lxchunk/errors';
+import { assertHex64 } from '@lxchunk/chunker';
+import { authenticate, principalOf } from '../authenticate.js';
+import type { ServerContext } from '../server-context.js';
+import type { ImageCatalog } from './image-catalog.js';
+import type { ImageDeltaCache } from './image-delta-cache.js';
+import { exportFileName, sendImageFile } from './send-image-files.js';
+import { STREAM_FILE_PREFIX, buildProducts, type ProductsOptions } from './simplestreams-products.js';
+import { viewCacheControl } from './view-cache-control.js';
+
+const PRODUCTS_PATH = 'streams/v1/images.json';
+
+/** Item file names to the image file role each serves. */
+const ITEM_ROLES = { 'lxd.tar.xz': 'metadata', 'root.squashfs': 'rootfs', 'disk-kvm.img': 'rootfs.img', 'lxd_combined.tar.gz': 'unified' } as const;
+
+/**
+ * A simplestreams image server (`lxc remote add NAME https://… --protocol simplestreams`): the
+ * index, a products file built from the aliases and their history, the image files streamed
+ * from chunks, and xdelta3 deltas between an alias's builds, which LXD applies to the image it
+ * holds instead of downloading the whole squashfs.
+ */
+export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalog, deltas: ImageDeltaCache | undefined, options: Omit<ProductsOptions, 'deltas'>): Router {
+  const router = Router();
+  router.use('/streams', authenticate(context));
+
+  router.get('/streams/v1/index.json', async (_req, res) => {
+    const products = await buildProducts(context.db, catalog, principalOf(res), { ...options, deltaWaitMs: 0, deltas: undefined });
+    res.set('Cache-Control', 'no-cache').json({
+      format: 'index:1.0',
+      index: { images: { datatype: 'image-downloads', path: PRODUCTS_PATH, format: 'products:1.0', products: Object.keys(products).sort() } },
+    });
+  });
+
+  router.get(`/${PRODUCTS_PATH}`, async (_req, res) => {
+    const products = await buildProducts(context.db, catalog, principalOf(res), { ...options, deltas });
+    res.set('Cache-Control', 'no-cache').json({ content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', products });
+  });
+
+  router.get(`/${STREAM_FILE_PREFIX}/:fingerprint/:name`, async (req, res) => {
+    const { fingerprint, name } = req.params;
+    assertHex64(fingerprint, 'image fingerprint');
+    const principal = principalOf(res);
+    if (!(await catalog.visible(fingerprint, principal))) throw new ImageNotFoundError(fingerprint);
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const signal = AbortSignal.any([gone.signal, context.draining]);
+    const manifest = await catalog.manifest(fingerprint);
+    const cacheControl = viewCacheControl(manifest.public, context.config.anonymousRead);
+    const delta = /^delta-([0-9a-f]{64})\.vcdiff$/.exec(name);
+    if (delta) {
+      const base = delta[1]!;
+      // The base must be readable too: a delta tells of its base's bytes.
+      const opened = (await catalog.visible(base, principal)) ? await deltas?.open(base, fingerprint) : undefined;
+      if (!opened) throw new NotFoundError(`no delta from ${base} to ${fingerprint}`);
+      context.metrics.imageDeltasServed.inc();
+      res.set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(opened.info.size), 'Cache-Control': cacheControl });
+      await pipeline(Readable.from(opened.stream, { objectMode: false }), res);
+      return;
+    }
+    const role = ITEM_ROLES[name as keyof typeof ITEM_ROLES];
+    const file = role && manifest.files.find((f) => f.role === role);
+    if (!file) throw new NotFoundError(`image ${fingerprint} has no file ${JSON.stringify(name.slice(0, 80))}`);
+    await sendImageFile(res, context.store, file.index, exportFileName(fingerprint, file.role), cacheControl, signal);
+  });
+  return router;
+}
