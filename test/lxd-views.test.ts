@@ -211,4 +211,22 @@ describe('LXD protocol and simplestreams views (real server, real mksquashfs ima
     const fresh = await http(server.url, 'GET', `/${again.path}`);
     assert.equal(sha256(fresh.body), again.sha256);
   });
+
+  it('once simplestreams is in use, an alias move makes the new build\'s deltas before any listing asks (listings that do not wait still get them)', async () => {
+    const dataDir = server.dataDir;
+    assert.equal(await server.stop(), 0);
+    server = await startServer(['--no-fsync', '--simplestreams-delta-wait', '0s'], dataDir);
+    pushEnv = { ...pushEnv, LXCHUNK_SERVER: server.url };
+    await products(); // simplestreams is in use from now on
+    const next = await buildLxdImage(join(work, 'v5'), { seed: 90, serial: '5', from: builds.at(-1)!, change: 8 });
+    await push(next, 'views/nightly', '--public');
+    await server.waitForStderr(new RegExp(`"target":"${next.fingerprint}"[^\\n]*simplestreams delta made|simplestreams delta made[^\\n]*"target":"${next.fingerprint}"`));
+    const product = (await products()).products['lxchunk:views/nightly:amd64']!;
+    const newest = Object.keys(product.versions).sort().at(-1)!;
+    assert.equal(product.versions[newest]!.items['lxd.tar.xz']!.combined_squashfs_sha256, next.fingerprint);
+    const deltas = Object.values(product.versions[newest]!.items).filter((item) => item.ftype === 'squashfs.vcdiff');
+    // The log line comes once the delta is recorded; the others are made one after another.
+    assert.ok(deltas.length >= 1, 'made by the warm-up, listed without waiting');
+    assert.ok(deltas.every((d) => d.path.includes(next.fingerprint)));
+  });
 });

@@ -136,10 +136,8 @@ function openImageDeltas(dir: string, config: ServerConfig, storage: { store: Ch
     dir,
     config.simplestreamsDeltaCacheBytes,
     async (base, target, outPath) => {
-      const started = performance.now();
       try {
         await makeImageDelta(storage.store, await rootfsOf(base), await rootfsOf(target), dir, outPath, signal);
-        config.logger.info({ base, target, seconds: (performance.now() - started) / 1000 }, 'simplestreams delta made');
       } catch (err) {
         metrics.imageDeltasMade.inc({ outcome: 'failed' });
         config.logger.warn({ base, target, error: String(err) }, 'simplestreams delta failed: LXD downloads the whole squashfs instead');
@@ -147,7 +145,10 @@ function openImageDeltas(dir: string, config: ServerConfig, storage: { store: Ch
       }
     },
     (bytes) => metrics.imageDeltaCacheBytes.set(bytes),
-    (info) => metrics.imageDeltasMade.inc({ outcome: info.worth ? 'listed' : 'too_large' }),
+    ({ base, target, info, seconds }) => {
+      metrics.imageDeltasMade.inc({ outcome: info.worth ? 'listed' : 'too_large' });
+      config.logger.info({ base, target, bytes: info.size, listed: info.worth, seconds }, 'simplestreams delta made');
+    },
   );
 }
 

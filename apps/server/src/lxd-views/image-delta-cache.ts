@@ -13,6 +13,14 @@ export interface ImageDeltaInfo {
   readonly worth: boolean;
 }
 
+/** A delta just made and recorded: listings from now on offer it. */
+export interface MadeDelta {
+  readonly base: string;
+  readonly target: string;
+  readonly info: ImageDeltaInfo;
+  readonly seconds: number;
+}
+
 /** Writes the delta from `base` to `target` at `outPath` (verified), or throws. */
 export type ImageDeltaMaker = (base: string, target: string, outPath: string) => Promise<void>;
 
@@ -41,10 +49,10 @@ export class ImageDeltaCache {
     private readonly maxBytes: number,
     private readonly make: ImageDeltaMaker,
     private readonly onChange: (storedBytes: number) => void,
-    private readonly onMade: (info: ImageDeltaInfo) => void,
+    private readonly onMade: (made: MadeDelta) => void,
   ) {}
 
-  static open(dir: string, maxBytes: number, make: ImageDeltaMaker, onChange: (storedBytes: number) => void = () => undefined, onMade: (info: ImageDeltaInfo) => void = () => undefined): ImageDeltaCache {
+  static open(dir: string, maxBytes: number, make: ImageDeltaMaker, onChange: (storedBytes: number) => void = () => undefined, onMade: (made: MadeDelta) => void = () => undefined): ImageDeltaCache {
     const cache = new ImageDeltaCache(dir, maxBytes, make, onChange, onMade);
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const found: Array<{ key: string; info: ImageDeltaInfo; used: number }> = [];
@@ -130,6 +138,7 @@ export class ImageDeltaCache {
     if (known) return known;
     const path = join(this.dir, key);
     const temp = join(this.dir, `.tmp-${process.pid}-${++this.seq}`);
+    const started = performance.now();
     try {
       await this.make(base, target, temp);
       const size = (await stat(temp)).size;
@@ -142,7 +151,7 @@ export class ImageDeltaCache {
       await rename(record, `${path}.json`);
       this.remember(key, info);
       this.evict();
-      this.onMade(info);
+      this.onMade({ base, target, info, seconds: (performance.now() - started) / 1000 });
       return info;
     } finally {
       await rm(temp, { force: true });

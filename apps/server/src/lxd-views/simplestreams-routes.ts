@@ -4,6 +4,7 @@ import { Router } from 'express';
 import { ImageNotFoundError, NotFoundError } from '@lxchunk/errors';
 import { assertHex64 } from '@lxchunk/chunker';
 import { authenticate, principalOf } from '../authenticate.js';
+import type { Principal, Scope } from '../principal.js';
 import type { ServerContext } from '../server-context.js';
 import type { ImageCatalog } from './image-catalog.js';
 import type { ImageDeltaCache } from './image-delta-cache.js';
@@ -25,6 +26,8 @@ const ITEM_ROLES = { 'lxd.tar.xz': 'metadata', 'root.squashfs': 'rootfs', 'disk-
 export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalog, deltas: ImageDeltaCache | undefined, options: Omit<ProductsOptions, 'deltas'>): Router {
   const router = Router();
   router.use('/streams', authenticate(context));
+  let listed = false;
+  if (deltas) warmDeltasOnAliasMoves(context, catalog, deltas, options, () => listed);
 
   router.get('/streams/v1/index.json', async (_req, res) => {
     const products = await buildProducts(context.db, catalog, principalOf(res), { ...options, deltaWaitMs: 0, deltas: undefined });
@@ -35,6 +38,7 @@ export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalo
   });
 
   router.get(`/${PRODUCTS_PATH}`, async (_req, res) => {
+    listed = true;
     const products = await buildProducts(context.db, catalog, principalOf(res), { ...options, deltas });
     res.set('Cache-Control', 'no-cache').json({ content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', products });
   });
@@ -66,4 +70,42 @@ export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalo
     await sendImageFile(res, context.store, file.index, exportFileName(fingerprint, file.role), cacheControl, signal);
   });
   return router;
+}
+
+/** Reads everything: the warm-up makes the deltas any caller's listing may want. */
+const WARM_UP: Principal = Object.freeze({ name: 'simplestreams delta warm-up', scopes: new Set<Scope>(['read']) });
+/** A push moves its aliases one after another: wait for the last before making deltas. */
+const SETTLE_MS = 1000;
+
+/**
+ * After an alias moves, makes the deltas the next listing will want, so the first hosts to ask
+ * (whose listing LXD then keeps for an hour) already get them. Only on a server whose
+ * simplestreams listing was asked for since it started: one nobody uses that way spends nothing.
+ */
+function warmDeltasOnAliasMoves(context: ServerContext, catalog: ImageCatalog, deltas: ImageDeltaCache, options: Omit<ProductsOptions, 'deltas'>, inUse: () => boolean): void {
+  const { draining } = context;
+  let dirty = false;
+  let running = false;
+  const warm = async () => {
+    running = true;
+    try {
+      while (dirty && !draining.aborted) {
+        dirty = false;
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS).unref());
+        await buildProducts(context.db, catalog, WARM_UP, { ...options, deltaWaitMs: Number.MAX_SAFE_INTEGER, deltas }).catch((err: unknown) => {
+          if (!draining.aborted) context.config.logger.warn({ error: String(err) }, 'simplestreams delta warm-up failed');
+        });
+      }
+    } finally {
+      running = false;
+    }
+  };
+  void (async () => {
+    while (!draining.aborted) {
+      await context.changes.wait(3_600_000, draining);
+      if (draining.aborted || !inUse()) continue;
+      dirty = true;
+      if (!running) void warm();
+    }
+  })();
 }
