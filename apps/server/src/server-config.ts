@@ -1,5 +1,6 @@
 import { PROTOCOL_LIMITS } from '@lxchunk/format';
 import { createServerLogger, type Logger } from './server-logger.js';
+import type { ServerTls } from './server-tls.js';
 
 /** Everything a server instance needs to know; the CLI builds it from flags. */
 export interface ServerConfig {
@@ -32,6 +33,8 @@ export interface ServerConfig {
    */
   readonly redirectPrivateSeconds: number;
   readonly limits: ServerLimits;
+  /** Serve HTTPS with this certificate (resolveServerTls loads or makes it); plain HTTP without. */
+  readonly tls?: ServerTls | undefined;
   /** Structured log (pino): one JSON line per entry, access lines included. */
   readonly logger: Logger;
 }

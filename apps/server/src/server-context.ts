@@ -24,6 +24,8 @@ export interface ServerContext {
   readonly storage: StorageHealth;
   /** Request-body bytes all uploads together may hold in memory. */
   readonly uploadMemory: ByteBudget;
+  /** The served certificate's SHA-256 (lowercase hex of its DER) when serving HTTPS. */
+  readonly tlsFingerprint: string | undefined;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }
