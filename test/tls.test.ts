@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadAgentConfig } from '@lxchunk/agent';
 import { ChunkServerClient } from '@lxchunk/client';
+import { startProxy, stopProxy } from './helpers/http-proxy.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk, type RunResult } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
@@ -110,6 +111,24 @@ describe('TLS: chunk serve over HTTPS, clients by CA or pin', () => {
     const error = errorOf(result);
     assert.equal(error.code, 'TLS_UNTRUSTED');
     assert.ok(error.message.includes(server.tlsFingerprint!), error.message);
+  });
+
+  it('through an HTTPS_PROXY tunnel, the pin and the CA are judged on the server\'s certificate', async () => {
+    const proxy = await startProxy();
+    try {
+      const viaProxy = { ...env(), HTTPS_PROXY: proxy.url, https_proxy: proxy.url, NO_PROXY: '', no_proxy: '' };
+      const pinned = await runChunk(['images', 'list', '--json', '--server-fingerprint', server.tlsFingerprint!], { env: viaProxy });
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.ok(proxy.seen.includes(`CONNECT ${new URL(server.url).host}`), proxy.seen.join(', '));
+      const byCa = await runChunk(['images', 'list', '--json', '--ca', certPath], { env: viaProxy });
+      assert.equal(byCa.code, 0, byCa.stderr);
+      const wrong = await runChunk(['images', 'list', '--json', '--server-fingerprint', 'cd'.repeat(32)], { env: viaProxy });
+      assert.equal(errorOf(wrong).code, 'TLS_UNTRUSTED');
+      const none = await runChunk(['images', 'list', '--json'], { env: viaProxy });
+      assert.equal(errorOf(none).code, 'TLS_UNTRUSTED');
+    } finally {
+      await stopProxy(proxy);
+    }
   });
 
   it('a restart keeps the certificate, so pins keep working', async () => {
