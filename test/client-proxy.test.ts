@@ -1,42 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { startProxy, stopProxy, type HttpProxy } from './helpers/http-proxy.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
-/**
- * An HTTP proxy that forwards plain requests and tunnels CONNECT (undici tunnels even http://
- * targets by default), recording each, as a corporate proxy would log it.
- */
-async function startProxy(): Promise<{ url: string; seen: string[]; server: Server }> {
-  const seen: string[] = [];
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const upstream = request(req.url!, { method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.on('connect', (req, client, head) => {
-    seen.push(`${req.method} ${req.url}`);
-    const [host, port] = req.url!.split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
-}
-
 describe('the client honours HTTP_PROXY and NO_PROXY (real proxy, real server)', () => {
   let server: ServerProcess;
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let proxy: HttpProxy;
   const proxyEnv = (noProxy: string): NodeJS.ProcessEnv => ({
     LXCHUNK_SERVER: server.url,
     LXCHUNK_TOKEN: '',
@@ -53,8 +22,7 @@ describe('the client honours HTTP_PROXY and NO_PROXY (real proxy, real server)',
   });
   after(async () => {
     await server.destroy();
-    proxy.server.closeAllConnections();
-    await new Promise((resolve) => proxy.server.close(resolve));
+    await stopProxy(proxy);
   });
 
   it('sends requests through HTTP_PROXY', async () => {

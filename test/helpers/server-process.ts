@@ -7,6 +7,8 @@ import { chunkBin, runChunk } from './run-chunk.js';
 
 export interface ServerProcess {
   readonly url: string;
+  /** What `chunk serve --json` printed as tlsFingerprint (HTTPS only). */
+  readonly tlsFingerprint: string | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
   /** Everything the server logged to stderr so far (JSON lines). */
@@ -36,19 +38,20 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, tlsFingerprint } = await new Promise<{ url: string; tlsFingerprint: string | undefined }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       let url: unknown;
+      let tlsFingerprint: unknown;
       try {
-        url = (JSON.parse(line) as { url?: unknown }).url;
+        ({ url, tlsFingerprint } = JSON.parse(line) as { url?: unknown; tlsFingerprint?: unknown });
       } catch (err) {
         child.kill('SIGKILL');
         reject(new Error(`unexpected first line from chunk serve: ${line}\n${stderr}`, { cause: err }));
         return;
       }
       // An error is printed as JSON too, e.g. {"error": {"code": "DATA_DIR_LOCKED", ...}}.
-      if (typeof url === 'string') resolve(url);
+      if (typeof url === 'string') resolve({ url, tlsFingerprint: typeof tlsFingerprint === 'string' ? tlsFingerprint : undefined });
       else {
         child.kill('SIGKILL');
         reject(new Error(`chunk serve did not start: ${line}\n${stderr}`));
@@ -62,6 +65,7 @@ export async function startServer(extraArgs: readonly string[] = [], dataDir?: s
   };
   return {
     url,
+    tlsFingerprint,
     dataDir: dir,
     child,
     stderr: () => stderr,

@@ -1,3 +1,4 @@
+import type { ClientTls } from '@lxchunk/client';
 import type { RebuildPreference } from '@lxchunk/sync';
 
 /** Everything an agent needs; built by loadAgentConfig from a file, the environment and flags. */
@@ -7,6 +8,8 @@ export interface AgentConfig {
   /** Replicas of the server, tried in order. */
   readonly serverUrls: readonly string[];
   readonly token: string | undefined;
+  /** Which certificates an https:// server may present; undefined: those the system's CAs vouch for. */
+  readonly tls: ClientTls | undefined;
   /** Server aliases to mirror into LXD under the same names. */
   readonly follow: readonly string[];
   /** Working directory: staged pulls (resumable), seed indexes, status. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { InvalidInputError, userPathError } from '@lxchunk/errors';
 import { validateAliasName } from '@lxchunk/format';
-import { serverUrls } from '@lxchunk/client';
+import { envTlsSettings, loadClientTls, serverUrls } from '@lxchunk/client';
 import { REBUILD_PREFERENCES, type RebuildPreference } from '@lxchunk/sync';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 
@@ -12,6 +12,10 @@ interface AgentFile {
   server?: string | string[];
   token?: string;
   tokenFile?: string;
+  /** PEM CA bundle trusted for an https:// server instead of the system's CAs. */
+  ca?: string;
+  /** The server certificate's SHA-256: trust exactly it (wins over ca). */
+  serverFingerprint?: string;
   follow?: string[];
   cacheDir?: string;
   lxdSocket?: string;
@@ -23,11 +27,13 @@ interface AgentFile {
   deltas?: boolean;
 }
 
-const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds', 'prefer', 'deltas']);
+const FILE_KEYS = new Set(['server', 'token', 'tokenFile', 'ca', 'serverFingerprint', 'follow', 'cacheDir', 'lxdSocket', 'keepImages', 'pollIntervalSeconds', 'waitSeconds', 'retryForSeconds', 'prefer', 'deltas']);
 
 /**
  * Flags win over environment variables (LXCHUNK_SERVER, LXCHUNK_TOKEN, LXCHUNK_FOLLOW as a
- * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET, LXCHUNK_PREFER), which win over the config file.
+ * comma-separated list, LXCHUNK_CACHE, LXD_SOCKET, LXCHUNK_PREFER, LXCHUNK_CA and
+ * LXCHUNK_SERVER_FINGERPRINT), which win over the config file. The CA and the fingerprint go as
+ * a pair: the first of these three that sets either decides.
  */
 export async function loadAgentConfig(
   flags: Partial<Omit<AgentFile, 'follow' | 'server'>> & { server?: string; follow?: readonly string[]; configFile?: string },
@@ -40,10 +46,16 @@ export async function loadAgentConfig(
   const urls = serverUrls(flags.server ?? env.LXCHUNK_SERVER ?? file.server ?? '');
   if (urls.length === 0) throw new InvalidInputError('no server: pass --server, set LXCHUNK_SERVER, or put server: in the config file');
   if (follow.length === 0) throw new InvalidInputError('nothing to follow: pass --follow ALIAS (repeatable), LXCHUNK_FOLLOW, or follow: in the config file');
+  const tls = await loadClientTls([
+    { caFile: flags.ca, fingerprint: flags.serverFingerprint, names: { ca: '--ca', fingerprint: '--server-fingerprint' } },
+    envTlsSettings(env),
+    { caFile: file.ca, fingerprint: file.serverFingerprint, names: { ca: `${flags.configFile}: ca`, fingerprint: `${flags.configFile}: serverFingerprint` } },
+  ]);
   return {
     serverUrl: urls[0]!,
     serverUrls: urls,
     token: flags.token ?? env.LXCHUNK_TOKEN ?? file.token ?? tokenFromFile,
+    tls,
     follow: follow.map(validateAliasName),
     cacheDir: cacheDirOf(flags, env, file),
     lxdSocket: flags.lxdSocket ?? env.LXD_SOCKET ?? file.lxdSocket,
@@ -88,6 +100,9 @@ async function readAgentFile(path: string | undefined): Promise<AgentFile> {
   const file = parsed as AgentFile;
   if (file.server !== undefined && typeof file.server !== 'string' && (!Array.isArray(file.server) || file.server.some((u) => typeof u !== 'string'))) {
     throw new InvalidInputError(`${path}: server must be a URL or a list of URLs (replicas of one server)`);
+  }
+  for (const key of ['ca', 'serverFingerprint'] as const) {
+    if (file[key] !== undefined && typeof file[key] !== 'string') throw new InvalidInputError(`${path}: ${key} must be a string`);
   }
   if (file.deltas !== undefined && typeof file.deltas !== 'boolean') throw new InvalidInputError(`${path}: deltas must be true or false`);
   if (file.follow !== undefined && (!Array.isArray(file.follow) || file.follow.some((a) => typeof a !== 'string'))) {

@@ -29,7 +29,7 @@ export interface SyncOutcome {
 const BACKOFF_MAX_MS = 60_000;
 
 function serverClient(config: AgentConfig): ChunkServerClient {
-  return new ChunkServerClient({ url: config.serverUrls, retryForMs: config.retryForMs, ...(config.token ? { token: config.token } : {}) });
+  return new ChunkServerClient({ url: config.serverUrls, retryForMs: config.retryForMs, ...(config.token ? { token: config.token } : {}), ...(config.tls ? { tls: config.tls } : {}) });
 }
 
 /**

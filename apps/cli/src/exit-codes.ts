@@ -45,6 +45,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   CHUNKS_MISSING: EXIT.integrity,
   UNAVAILABLE: EXIT.unavailable,
   PROTOCOL_ERROR: EXIT.unavailable,
+  // Trust is configuration, like a token: waiting does not fix it.
+  TLS_UNTRUSTED: EXIT.auth,
   INTERNAL: EXIT.internal,
   LXD_UNAVAILABLE: EXIT.lxd,
   LXD_ERROR: EXIT.lxd,

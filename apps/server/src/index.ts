@@ -6,3 +6,4 @@ export { MetadataDb } from './db/metadata-db.js';
 export type { MetadataStore } from './db/metadata-store.js';
 export { SqliteMetadataStore } from './db/sqlite-metadata-store.js';
 export { LOG_LEVELS, createServerLogger, type Logger } from './server-logger.js';
+export { SELF_SIGNED_DIR, resolveServerTls, tlsFingerprint, type ResolvedServerTls, type ServerTls, type ServerTlsRequest } from './server-tls.js';

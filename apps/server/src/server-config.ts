@@ -1,5 +1,6 @@
 import { PROTOCOL_LIMITS } from '@lxchunk/format';
 import { createServerLogger, type Logger } from './server-logger.js';
+import type { ServerTls } from './server-tls.js';
 
 /** Everything a server instance needs to know; the CLI builds it from flags. */
 export interface ServerConfig {
@@ -38,6 +39,8 @@ export interface ServerConfig {
   /** How long a products listing waits for deltas being made (the rest are listed later). */
   readonly simplestreamsDeltaWaitMs: number;
   readonly limits: ServerLimits;
+  /** Serve HTTPS with this certificate (resolveServerTls loads or makes it); plain HTTP without. */
+  readonly tls?: ServerTls | undefined;
   /** Structured log (pino): one JSON line per entry, access lines included. */
   readonly logger: Logger;
 }

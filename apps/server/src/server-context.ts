@@ -27,6 +27,8 @@ export interface ServerContext {
   readonly uploadMemory: ByteBudget;
   /** Simplestreams deltas between builds; undefined without a data dir or with none asked for. */
   readonly imageDeltas: ImageDeltaCache | undefined;
+  /** The served certificate's SHA-256 (lowercase hex of its DER) when serving HTTPS. */
+  readonly tlsFingerprint: string | undefined;
   /** Aborted when the server starts draining. */
   readonly draining: AbortSignal;
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { InvalidInputError } from '@lxchunk/errors';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ChunkQuarantine, ChunkReader } from '@lxchunk/store';
@@ -19,13 +20,17 @@ import { openStorage } from './open-storage.js';
 import type { ServerConfig } from './server-config.js';
 import type { ServerContext } from './server-context.js';
 import { serverGc } from './server-gc.js';
+import { tlsFingerprint } from './server-tls.js';
 import { SERVER_VERSION } from './server-version.js';
 import { ServerMetrics } from './server-metrics.js';
 import { StoredTotalsCache } from './stored-totals.js';
 import { StorageHealth } from './storage-health.js';
 
 export interface RunningServer {
+  /** `https://…` when serving TLS. */
   readonly url: string;
+  /** SHA-256 of the served certificate's DER, lowercase hex, when serving TLS: what clients pin. */
+  readonly tlsFingerprint: string | undefined;
   /** Resolves when the server has drained and released its data dir. */
   readonly closed: Promise<void>;
 }
@@ -45,6 +50,8 @@ const DRAIN_GRACE_MS = 10_000;
  * metadata DB and releases the data dir lock.
  */
 export async function startServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
+  // Before storage opens: a certificate that cannot be read fails the start without side effects.
+  const fingerprint = config.tls ? tlsFingerprint(config.tls) : undefined;
   // The gauges are read at scrape time only, once storage is set.
   const storedTotals = new StoredTotalsCache(() => storage.db, () => storage.store);
   const metrics = new ServerMetrics(() => countQuarantined(storage.store), () => storedTotals.get(), SERVER_VERSION);
@@ -86,10 +93,13 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
       metrics.uploadMemoryWaiting.set(waiting);
     }),
     imageDeltas,
+    tlsFingerprint: fingerprint,
     draining: drain.signal,
   };
   const { requestTimeoutMs, headersTimeoutMs } = config.limits;
-  const http = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs }, createApp(context)).listen(config.port, config.host);
+  const timeouts = { requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs };
+  const app = createApp(context);
+  const http = (config.tls ? createHttpsServer({ ...timeouts, cert: config.tls.cert, key: config.tls.key }, app) : createServer(timeouts, app)).listen(config.port, config.host);
   try {
     await once(http, 'listening');
   } catch (err) {
@@ -100,7 +110,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   http.keepAliveTimeout = 65_000;
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
 
   const gcTimer = config.gcIntervalMs > 0 ? setInterval(() => void periodicGc(context), config.gcIntervalMs) : undefined;
   gcTimer?.unref();
@@ -121,8 +131,8 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
     await storage.close();
     config.logger.info({ url }, 'server stopped');
   })();
-  config.logger.info({ url, dataDir: config.dataDir, chunks: config.chunks, metadata: storage.db.location }, 'server listening');
-  return { url, closed };
+  config.logger.info({ url, dataDir: config.dataDir, chunks: config.chunks, metadata: storage.db.location, ...(fingerprint ? { tlsFingerprint: fingerprint } : {}) }, 'server listening');
+  return { url, tlsFingerprint: fingerprint, closed };
 }
 
 function openImageDeltas(dir: string, config: ServerConfig, storage: { store: ChunkReader; db: MetadataStore }, metrics: ServerMetrics, signal: AbortSignal): ImageDeltaCache {

@@ -148,6 +148,7 @@ export class ChunkServerClient {
         baseMs: options.retryBaseMs ?? 200,
       }),
       counter: this.counter,
+      tls: options.tls,
     });
     this.encoder = options.compressUploads === false ? undefined : new ChunkEncoder();
   }

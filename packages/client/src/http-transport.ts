@@ -3,10 +3,11 @@
  * auth and user-agent headers, byte counting, the mapping of failures to lxchunk errors, and the
  * retry loop. Nothing here knows the API's routes.
  */
-import { ProtocolError, UnavailableError, abortReason, errorFromBody, isLxchunkError } from '@lxchunk/errors';
+import { ProtocolError, TlsUntrustedError, UnavailableError, abortReason, errorFromBody, isLxchunkError } from '@lxchunk/errors';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ByteCounter } from './byte-counter.js';
 import { RETRYABLE_STATUSES, parseRetryAfter, sleep, type RetryPolicy } from './retry-policy.js';
+import { UNTRUSTED_CERT_CODES, serverTrustOptions, type ClientTls } from './server-trust.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -107,6 +108,8 @@ export interface HttpTransportOptions {
   readonly timeoutMs: number;
   readonly policy: RetryPolicy;
   readonly counter: ByteCounter;
+  /** Which certificates the servers' HTTPS may present (default: any the system's CAs vouch for). */
+  readonly tls?: ClientTls | undefined;
 }
 
 /** Statuses of a server (or its gateway) that cannot answer now, where another replica may. */
@@ -136,7 +139,7 @@ export class HttpTransport {
     this.agent = new EnvHttpProxyAgent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,
-      connect: { timeout: 10_000 },
+      ...serverTrustOptions(this.endpoints.map((e) => e.origin), options.tls),
     });
   }
 
@@ -253,6 +256,8 @@ export class HttpTransport {
       });
     } catch (err) {
       if (options.signal?.aborted) throw abortReason(options.signal);
+      const untrusted = untrustedCertificate(err, where);
+      if (untrusted) throw untrusted;
       const mapped = new UnavailableError(`${where}: ${describeCause(err)}`, { cause: err });
       failureInfos.set(mapped, { retryable: true, unapplied: true });
       throw mapped;
@@ -273,6 +278,10 @@ export class HttpTransport {
     if (isLxchunkError(err)) return err;
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
     if (typeof code !== 'string' || USAGE_CODES.has(code)) return err;
+    // A certificate we do not trust is no outage: neither retried nor failed over (another
+    // replica answering would not make this one's certificate right).
+    const untrusted = untrustedCertificate(err, `${spec.method} ${this.url(spec)}`);
+    if (untrusted) return untrusted;
     if (origin !== undefined) this.failOver(origin);
     const unapplied = CONNECT_CODES.has(code);
     const mapped = new UnavailableError(`${spec.method} ${this.url(spec)}: ${describeCause(err)}`, { cause: err });
@@ -350,6 +359,14 @@ function giveUp(err: unknown, attempts: number): unknown {
   if (info) failureInfos.set(final, info);
   if (afterUncertain.has(err)) afterUncertain.add(final);
   return final;
+}
+
+/** Node's refusal of a certificate (where undici verified it, e.g. behind a SOCKS proxy) as TLS_UNTRUSTED. */
+function untrustedCertificate(err: unknown, where: string): TlsUntrustedError | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e.code === 'string' && UNTRUSTED_CERT_CODES.has(e.code) ? e.code : typeof e.cause?.code === 'string' && UNTRUSTED_CERT_CODES.has(e.cause.code) ? e.cause.code : undefined;
+  if (code === undefined) return undefined;
+  return new TlsUntrustedError(`${where}: the TLS certificate is not trusted: ${describeCause(err)}`, { reason: code }, { cause: err });
 }
 
 function describeCause(err: unknown): string {

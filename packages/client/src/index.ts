@@ -20,3 +20,5 @@ export type {
   OnChunk,
 } from './types.js';
 export { serverUrls } from './server-urls.js';
+export { UNTRUSTED_CERT_CODES, type ClientTls } from './server-trust.js';
+export { envTlsSettings, loadClientTls, type ClientTlsSettings } from './load-client-tls.js';

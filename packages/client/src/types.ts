@@ -1,4 +1,5 @@
 import type { AliasChange, DeltaBaseSource } from '@lxchunk/format';
+import type { ClientTls } from './server-trust.js';
 
 // The response shapes are the wire contract's (@lxchunk/format); re-exported so importers of the
 // client keep working.
@@ -44,6 +45,14 @@ export interface ChunkServerClientOptions {
    * Default true.
    */
   readonly compressUploads?: boolean;
+  /**
+   * Which certificates an `https://` server may present: by default any the system's CAs vouch
+   * for (host name checked); with `ca`, those this PEM bundle vouches for instead; with
+   * `fingerprint`, exactly that certificate (self-signed allowed, host name not checked; it
+   * decides alone). Anything else fails with TLS_UNTRUSTED, never retried. Presigned
+   * object-store URLs the server redirects to keep the system's CAs.
+   */
+  readonly tls?: ClientTls;
 }
 
 export interface ImageFilter {

@@ -242,6 +242,17 @@ export class ProtocolError extends LxchunkError {
   }
 }
 
+/**
+ * The server's TLS certificate is not one we trust: it does not chain to the trusted CAs (or
+ * does not name the host), or it is not the pinned one. Not transient: retrying or moving to a
+ * replica would only repeat it, and it may be an attacker's.
+ */
+export class TlsUntrustedError extends LxchunkError {
+  constructor(message: string, details: { seen?: string; expected?: string; reason?: string }, options?: { cause?: unknown }) {
+    super('TLS_UNTRUSTED', message, { ...options, details });
+  }
+}
+
 export class InternalError extends LxchunkError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INTERNAL', message, options);

@@ -33,6 +33,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   AGENT_LOCKED: 409,
   UNAVAILABLE: 503,
   PROTOCOL_ERROR: 502,
+  // Raised by clients only (the server's certificate); a gateway's word for a bad upstream.
+  TLS_UNTRUSTED: 502,
   INTERNAL: 500,
   LXD_UNAVAILABLE: 503,
   LXD_ERROR: 502,

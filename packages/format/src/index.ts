@@ -62,3 +62,4 @@ export type { AliasChange, ChangesResult } from './alias-change.js';
 export type { GcReport } from './gc-report.js';
 export { PROTOCOL_LIMITS, type ProtocolLimits } from './protocol-limits.js';
 export { CLIENT_ACCEPT_ENCODING, acceptsEncoding } from './accepts-encoding.js';
+export { certificateFingerprint, parseTlsFingerprint } from './tls-fingerprint.js';

@@ -6,12 +6,15 @@ import { agentLogger, summaryLine } from '../agent-output.js';
 import type { CommandContext } from '../command-context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { readToken } from '../token-source.js';
+import { CA_HELP, FINGERPRINT_HELP } from '../server-options.js';
 import { duration, listenAddress, parsedOption, repeatable, wholeNumber } from '../options.js';
 
 interface AgentOptions {
   server?: string;
   token?: string;
   tokenFile?: string;
+  ca?: string;
+  serverFingerprint?: string;
   follow: string[];
   cache?: string;
   lxdSocket?: string;
@@ -35,6 +38,8 @@ export function agentCommand(context: CommandContext): Command {
     .option('--server <urls>', 'chunk server URL, or replicas of one server comma-separated (or LXCHUNK_SERVER, or server: in the config file)')
     .option('--token <token>', 'read token (or LXCHUNK_TOKEN, or token:/tokenFile: in the config file)')
     .option('--token-file <path>', 'read the token from a file, or from stdin with - (or LXCHUNK_TOKEN_FILE)')
+    .option('--ca <file>', `${CA_HELP.slice(0, -1)}, or ca: in the config file)`)
+    .option('--server-fingerprint <sha256>', `${FINGERPRINT_HELP.slice(0, -1)}, or serverFingerprint: in the config file)`)
     .option('--follow <alias>', 'server alias to mirror into LXD (repeatable; or LXCHUNK_FOLLOW=a,b)', repeatable, [])
     .option('--cache <dir>', `working directory for staged pulls, seed indexes and status (default ${AGENT_DEFAULTS.cacheDir})`)
     .option('--lxd-socket <path>', "LXD's unix socket (default: $LXD_DIR/unix.socket, then the snap's and Debian's)")
@@ -58,6 +63,8 @@ export function agentCommand(context: CommandContext): Command {
         {
           ...(options.server ? { server: options.server } : {}),
           ...(token ? { token } : {}),
+          ...(options.ca ? { ca: options.ca } : {}),
+          ...(options.serverFingerprint ? { serverFingerprint: options.serverFingerprint } : {}),
           follow: options.follow,
           ...(options.cache ? { cacheDir: options.cache } : {}),
           ...(options.lxdSocket ? { lxdSocket: options.lxdSocket } : {}),

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS, LOG_LEVELS, createServerLogger, serverConfig, startServer } from '@lxchunk/server';
+import { DEFAULT_LIMITS, LOG_LEVELS, SELF_SIGNED_DIR, createServerLogger, resolveServerTls, serverConfig, startServer } from '@lxchunk/server';
 import type { CommandContext } from '../command-context.js';
-import { duration, listenAddress, parsedOption, size, wholeNumber } from '../options.js';
+import { duration, listenAddress, parsedOption, repeatable, size, wholeNumber } from '../options.js';
 import { CHUNKS_HELP, METADATA_HELP } from '../storage-options.js';
 
 interface ServeOptions {
@@ -26,6 +26,10 @@ interface ServeOptions {
   bodyTimeout: number;
   logLevel: (typeof LOG_LEVELS)[number];
   json?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
+  tlsSan: string[];
 }
 
 export function serveCommand(context: CommandContext): Command {
@@ -55,10 +59,26 @@ export function serveCommand(context: CommandContext): Command {
     .addOption(parsedOption('--upload-memory <size>', 'request-body bytes all uploads together may hold in memory, e.g. 256M', size).default(DEFAULT_LIMITS.maxUploadMemoryBytes, '128MiB'))
     .addOption(parsedOption('--upload-wait <duration>', 'how long an upload waits for that memory before a 503 with Retry-After', duration).default(DEFAULT_LIMITS.uploadMemoryWaitMs, '30s'))
     .addOption(parsedOption('--body-timeout <duration>', 'a request body idle this long is answered 408, 0 to disable', duration).default(DEFAULT_LIMITS.bodyIdleTimeoutMs, '30s'))
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (the server\'s first, then intermediates); needs --tls-key. Default: plain HTTP, e.g. behind a TLS proxy')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-self-signed', `serve HTTPS with a self-signed certificate made on first start and kept in DIR/${SELF_SIGNED_DIR} (needs --data); clients pin its fingerprint (--server-fingerprint), printed at start and by GET /healthz`)
+    .option('--tls-san <name>', 'another DNS name or IP address for the self-signed certificate, besides localhost, this host\'s name, 127.0.0.1 and ::1 (repeatable; only when it is first made)', repeatable, [])
     .addOption(new Option('--log-level <level>', 'least severe entries written to the JSON log on stderr (info: one line per request)').choices(LOG_LEVELS).default('info'))
-    .option('--json', 'print {"url": ...} as the first stdout line once listening')
+    .option('--json', 'print {"url": ..., "tlsFingerprint": ...} as the first stdout line once listening')
     .action(async (options: ServeOptions) => {
+      const logger = createServerLogger(options.logLevel);
+      const tls = await resolveServerTls({
+        certFile: options.tlsCert,
+        keyFile: options.tlsKey,
+        selfSigned: options.tlsSelfSigned,
+        sans: options.tlsSan,
+        dataDir: options.data,
+      });
+      if (tls?.missingSans.length) {
+        logger.warn({ missing: tls.missingSans }, `the self-signed certificate in ${SELF_SIGNED_DIR}/ was made without these names and is kept: delete it (server stopped) to make one with them`);
+      }
       const config = serverConfig({
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         dataDir: options.data,
         chunks: options.chunks,
         metadata: options.metadata,
@@ -75,7 +95,7 @@ export function serveCommand(context: CommandContext): Command {
         simplestreamsDeltaCacheBytes: options.simplestreamsDeltaCache,
         simplestreamsDeltaWaitMs: options.simplestreamsDeltaWait,
         redirectPrivateSeconds: options.redirectPrivate ? Math.max(1, Math.round(options.redirectTtl / 1000)) : 0,
-        logger: createServerLogger(options.logLevel),
+        logger,
         limits: {
           ...DEFAULT_LIMITS,
           maxUploadMemoryBytes: options.uploadMemory,
@@ -84,8 +104,9 @@ export function serveCommand(context: CommandContext): Command {
         },
       });
       const server = await startServer(config, context.signal);
-      if (options.json) context.printJson({ url: server.url });
-      else context.print(`lxchunk server listening on ${server.url}`);
+      const fingerprint = server.tlsFingerprint;
+      if (options.json) context.printJson({ url: server.url, ...(fingerprint ? { tlsFingerprint: fingerprint } : {}) });
+      else context.print(`lxchunk server listening on ${server.url}${fingerprint ? ` (TLS certificate SHA-256 ${fingerprint})` : ''}`);
       await server.closed;
     });
 }
