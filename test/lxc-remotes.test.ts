@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { startLxdDaemon, type LxdTestDaemon } from '@lxchunk/lxd/test-daemon';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
 import { runChunk } from './helpers/run-chunk.js';
-import { serverMetric as metric } from './helpers/server-metric.js';
+import { serverMetric } from './helpers/server-metric.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const run = promisify(execFile);
@@ -26,6 +26,8 @@ describe('stock lxc against lxchunk: LXD protocol and simplestreams remotes (rea
   let pushEnv: NodeJS.ProcessEnv;
   let v1: LxdImageFiles;
   let v2: LxdImageFiles;
+  let certificate: string;
+  const metric = (name: string, labels: Record<string, string> = {}) => serverMetric(server, name, labels, { ca: certificate });
 
   const lxc = async (...args: string[]) => {
     try {
@@ -52,6 +54,7 @@ describe('stock lxc against lxchunk: LXD protocol and simplestreams remotes (rea
     lxd = await startLxdDaemon();
     server = await startServer(['--no-fsync', '--tls-self-signed']);
     assert.match(server.url, /^https:/);
+    certificate = await readFile(join(server.dataDir, 'tls', 'server.crt'), 'utf8');
     lxcEnv = { ...lxd.env, LXD_CONF: join(work, 'lxc-conf') };
     await mkdir(lxcEnv.LXD_CONF!, { recursive: true });
     pushEnv = { LXCHUNK_SERVER: server.url, LXCHUNK_TOKEN: await server.token('push'), LXCHUNK_SERVER_FINGERPRINT: server.tlsFingerprint! };
@@ -100,16 +103,16 @@ describe('stock lxc against lxchunk: LXD protocol and simplestreams remotes (rea
       if (!(await stat(path)).isDirectory()) continue;
       for (const file of await readdir(path)) await utimes(join(path, file), aged, aged);
     }
-    const deltasBefore = await metric(server, 'lxchunk_simplestreams_deltas_served_total');
-    const bytesBefore = await metric(server, 'lxchunk_bytes_served_total', { protocol: 'simplestreams' });
+    const deltasBefore = await metric('lxchunk_simplestreams_deltas_served_total');
+    const bytesBefore = await metric('lxchunk_bytes_served_total', { protocol: 'simplestreams' });
     await lxc('image', 'copy', 'ss:lxc/nightly', 'local:');
     assert.ok((await localImages()).includes(v2.fingerprint));
     // LXD checked the fingerprint over what it assembled; the files are the exact build too.
     assert.ok((await readFile(join(lxd.lxdDir, 'images', `${v2.fingerprint}.rootfs`))).equals(await readFile(v2.rootfs)));
-    assert.equal(await metric(server, 'lxchunk_simplestreams_deltas_served_total'), deltasBefore + 1);
+    assert.equal(await metric('lxchunk_simplestreams_deltas_served_total'), deltasBefore + 1);
     assert.equal(requested(`/streams/v1/files/${v2.fingerprint}/root.squashfs`), 0, 'the whole squashfs was not downloaded');
     assert.equal(requested(`/streams/v1/files/${v2.fingerprint}/delta-${v1.fingerprint}.vcdiff`), 1);
-    const spent = (await metric(server, 'lxchunk_bytes_served_total', { protocol: 'simplestreams' })) - bytesBefore;
+    const spent = (await metric('lxchunk_bytes_served_total', { protocol: 'simplestreams' })) - bytesBefore;
     const squashfs = (await stat(v2.rootfs)).size;
     assert.ok(spent < squashfs / 2, `the update cost ${spent} bytes over simplestreams, the squashfs is ${squashfs}`);
   });
