@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { http } from './helpers/http.js';
 import { buildLxdImage, type LxdImageFiles } from './helpers/lxd-image.js';
+import { buildUnifiedImage } from './helpers/unified-image.js';
 import { runChunk } from './helpers/run-chunk.js';
 import { serverMetric as metric } from './helpers/server-metric.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
@@ -153,6 +154,44 @@ describe('LXD protocol and simplestreams views (real server, real mksquashfs ima
     assert.ok('lxchunk:views/secret:amd64' in withToken.products, 'a token given as the Basic password (https://token:SECRET@host) sees private images');
     const hidden = await http(server.url, 'GET', `/streams/v1/files/${secret.fingerprint}/root.squashfs`);
     assert.equal(hidden.status, 404);
+  });
+
+  it('a unified image is one attachment over LXD\'s export and lxd_combined.tar.gz in simplestreams; a VM image is rootfs.img / disk-kvm.img', async () => {
+    const unified = await buildUnifiedImage(join(work, 'unified'), { seed: 92, serial: '1' });
+    const pushedUnified = await runChunk(['push', '--json', '--public', '--alias', 'views/unified', unified.tarball], { env: pushEnv });
+    assert.equal(pushedUnified.code, 0, pushedUnified.stderr);
+    const exported = await http(server.url, 'GET', `/1.0/images/${unified.fingerprint}/export`);
+    assert.equal(exported.headers.get('content-disposition'), `attachment; filename="${unified.fingerprint}.tar.xz"`);
+    assert.ok(exported.body.equals(await readFile(unified.tarball)));
+
+    // A qcow2 v3 header as qemu-img writes it (qemu-img is not installed here).
+    const disk = Buffer.alloc(196_608);
+    disk.write('QFI\xfb', 0, 'latin1');
+    disk.writeUInt32BE(3, 4);
+    disk.writeUInt32BE(16, 20);
+    disk.writeBigUInt64BE(16n * 1024n * 1024n, 24);
+    disk.writeUInt32BE(104, 100);
+    const diskPath = join(work, 'disk.qcow2');
+    await writeFile(diskPath, disk);
+    const pushedVm = await runChunk(['push', '--json', '--public', '--alias', 'views/vm', builds[0]!.metadata, diskPath], { env: pushEnv });
+    assert.equal(pushedVm.code, 0, pushedVm.stderr);
+    const vm = JSON.parse(pushedVm.stdout) as { fingerprint: string };
+    const vmExport = await fetch(`${server.url}/1.0/images/${vm.fingerprint}/export`);
+    const form = await new Response(Buffer.from(await vmExport.arrayBuffer()), { headers: { 'content-type': vmExport.headers.get('content-type')! } }).formData();
+    assert.deepEqual([...form.keys()], ['metadata', 'rootfs.img']);
+    assert.ok(Buffer.from(await (form.get('rootfs.img') as File).arrayBuffer()).equals(disk));
+    const alias = await http(server.url, 'GET', '/1.0/images/aliases/views%2Fvm');
+    assert.equal(alias.json.metadata.type, 'virtual-machine', 'the daemon asks for an alias of the type it wants');
+
+    const { products: all } = await products();
+    const unifiedItems = Object.values(all['lxchunk:views/unified:amd64']!.versions)[0]!.items;
+    assert.deepEqual(Object.keys(unifiedItems), ['lxd_combined.tar.gz']);
+    assert.equal(unifiedItems['lxd_combined.tar.gz']!.sha256, unified.fingerprint, 'LXD takes its sha256 as the fingerprint');
+    const vmItems = Object.values(all['lxchunk:views/vm:amd64']!.versions)[0]!.items as Record<string, Item & { 'combined_disk-kvm-img_sha256'?: string }>;
+    assert.deepEqual(Object.keys(vmItems).sort(), ['disk-kvm.img', 'lxd.tar.xz']);
+    assert.equal(vmItems['lxd.tar.xz']!['combined_disk-kvm-img_sha256'], vm.fingerprint);
+    const fetched = await http(server.url, 'GET', `/${vmItems['disk-kvm.img']!.path}`);
+    assert.ok(fetched.body.equals(disk));
   });
 
   it('simplestreams deltas: the newest build carries squashfs.vcdiff items from the 3 builds before it; xdelta3 -d gives the exact squashfs', async () => {
