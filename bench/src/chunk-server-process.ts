@@ -18,11 +18,13 @@ export interface ChunkServerOptions {
   readonly storageArgs?: readonly string[];
   /** Added to this process's environment (an S3 endpoint and its credentials). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More `chunk serve` options (e.g. `--simplestreams-delta-wait 10m`). */
+  readonly serveArgs?: readonly string[];
 }
 
-/** `bin/chunk serve --data DIR --listen 127.0.0.1:0 --json --no-fsync [storage args]`, as its own process. */
+/** `bin/chunk serve --data DIR --listen 127.0.0.1:0 --json --no-fsync [storage args] [serve args]`, as its own process. */
 export async function startChunkServer(options: ChunkServerOptions): Promise<ChunkServerProcess> {
-  const serveArgs = ['serve', '--data', options.dataDir, '--listen', '127.0.0.1:0', '--json', '--no-fsync', ...(options.storageArgs ?? [])];
+  const serveArgs = ['serve', '--data', options.dataDir, '--listen', '127.0.0.1:0', '--json', '--no-fsync', ...(options.storageArgs ?? []), ...(options.serveArgs ?? [])];
   const spawnOptions = options.env ? { env: { ...process.env, ...options.env } } : {};
   // bin/chunk execs node on the CLI's entry point; --cpu-prof is not allowed in NODE_OPTIONS, so a
   // profiled server runs that entry point directly.

@@ -22,6 +22,7 @@ export class ManagedProcess {
   readonly exited: Promise<ProcessExit>;
   private stderrTail = '';
   private stdoutText = '';
+  private readonly stderrListeners = new Set<(text: string) => void>();
 
   private constructor(
     readonly label: string,
@@ -32,6 +33,7 @@ export class ManagedProcess {
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-TAIL_CHARS);
+      for (const listener of this.stderrListeners) listener(text);
     });
     this.exited = new Promise((resolve, reject) => {
       child.once('error', reject);
@@ -55,6 +57,12 @@ export class ManagedProcess {
 
   get stderr(): string {
     return this.stderrTail;
+  }
+
+  /** Calls `listener` with each piece of stderr from now on (the whole of it, not only the tail); returns the unsubscribe. */
+  onStderr(listener: (text: string) => void): () => void {
+    this.stderrListeners.add(listener);
+    return () => this.stderrListeners.delete(listener);
   }
 
   get running(): boolean {

@@ -24,8 +24,12 @@
  * the full download and LXD's path computed (bytes / rate, plus the measured `xdelta3 -d`).
  * Push cost: CPU (user + sys, worker threads included) of each `chunk push` next to that of a
  * fresh mksquashfs of the same tree with the profile's options.
+ * Stock LXD clients (unless --no-lxd-clients), for every case, from the same server: the LXD
+ * protocol's /1.0/images/FP/export (the whole image) and simplestreams (images.json, lxd.tar.xz and
+ * the server's xdelta3 delta from the held build, or root.squashfs), bytes received and as the
+ * server's lxchunk_bytes_served_total counted them, every file verified (lxd-clients.ts).
  * Run: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
- *        [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
+ *        [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N] [--cases all|PROFILE:CASE,...] [--no-lxd-clients]
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -42,7 +46,8 @@ import { run } from './exec.js';
 import { ensureTestImages, SQUASHFS_PROFILES, type ProfileName, type TestImage, type TestImageSet, type TreeVersion } from './images.js';
 import { which } from './measure.js';
 import { writeMetadataTarball } from './metadata-tarball.js';
-import { deltaStatsBetween, msPerComputedDelta, scrapeMetrics, type DeltaServerStats } from './delta-metrics.js';
+import { deltaStatsBetween, msPerComputedDelta, scrapeMetrics, type DeltaServerStats, type MetricSamples } from './delta-metrics.js';
+import { deleteAlias, measureLxdClients, type LxdClientCosts } from './lxd-clients.js';
 import { processCpuSeconds } from './process-cpu.js';
 import { DISTROBUILDER_ARGS } from './squashfs.js';
 import { squashfsUnitBound } from './squashfs-unit-bound.js';
@@ -56,6 +61,7 @@ const DEFAULT_TIMED = 'stock:rebuild,stock:update,stock:add-packages,no-fragment
 
 const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--source auto|debootstrap|host-usr-fallback]
                                          [--timed all|PROFILE:CASE,...] [--rates MBIT,...] [--runs N]
+                                         [--cases all|PROFILE:CASE,...] [--no-lxd-clients]
 
   --out     where the table (transfer.txt), raw numbers (transfer.json) and plot (transfer.svg) go
             (default bench/results)
@@ -66,6 +72,11 @@ const USAGE = `usage: node bench/dist/transfer.bench.js [--json] [--out DIR] [--
             'all', or none with '')
   --rates   the simulated link rates in Mbit/s (default 10,100)
   --runs    timed pulls per mode, case and rate; the median is reported (default 3)
+  --cases   the cases measured (default all; e.g. stock:update,stock:rebuild): a profile with none
+            chosen is not pushed at all
+  --no-lxd-clients
+            skip what stock LXD clients cost for each case (the LXD protocol's export and
+            simplestreams with its xdelta3 delta, through the same server: a delta is made per case)
 Every case pulls four times unthrottled: --prefer time and bytes with --no-deltas (the BYTES and
 content tables), and again with deltas (the Deltas table, with the server's /metrics delta counters).
 Test images are cached in .bench-cache/ (or $LXCHUNK_BENCH_CACHE); building them needs root and a
@@ -159,6 +170,8 @@ interface ServedPull extends PullSummary {
   readonly server: DeltaServerStats;
   /** User + system CPU of the server process during the pull; null without /proc. */
   readonly serverCpuSeconds: number | null;
+  /** What the server counted as written for the pull (lxchunk_bytes_served_total{protocol="lxchunk"}: headers included). */
+  readonly wireBytes: number;
 }
 
 interface CaseResult {
@@ -192,6 +205,8 @@ interface CaseResult {
   readonly contentFloorBytes: number;
   /** The xdelta3 delta of the uncompressed pair before xz. */
   readonly contentFloorRawDeltaBytes: number;
+  /** The same update served to stock LXD clients by the same server (null with --no-lxd-clients). */
+  readonly lxdClients: LxdClientCosts | null;
 }
 
 interface RateTiming {
@@ -363,23 +378,33 @@ interface Server {
 }
 
 /**
+ * The main server's simplestreams listing waits for its xdelta3 deltas (made on the first listing),
+ * however long they take: the LXD-clients section lists once and wants every delta in it.
+ */
+const MAIN_SERVE_ARGS = ['--simplestreams-delta-wait', '10m'];
+
+/**
  * The profile's `chunk serve`, which can start again on an empty delta cache (a fresh URL: port 0),
  * so each case's first pull with deltas computes every delta it gets.
  */
 class MainServer implements Server {
+  readonly pushEnv: NodeJS.ProcessEnv;
+  readonly readEnv: NodeJS.ProcessEnv;
+
   private constructor(
     private server: ChunkServerProcess,
     private readonly dataDir: string,
-    readonly pushEnv: NodeJS.ProcessEnv,
-    readonly readEnv: NodeJS.ProcessEnv,
-  ) {}
+    readonly pushToken: string,
+    readonly readToken: string,
+  ) {
+    this.pushEnv = { LXCHUNK_TOKEN: pushToken };
+    this.readEnv = { LXCHUNK_TOKEN: readToken };
+  }
 
   static async start(dataDir: string): Promise<MainServer> {
-    const server = await startChunkServer({ root, dataDir });
+    const server = await startChunkServer({ root, dataDir, serveArgs: MAIN_SERVE_ARGS });
     try {
-      const pushEnv = { LXCHUNK_TOKEN: await createToken(root, dataDir, 'ci', 'push') };
-      const readEnv = { LXCHUNK_TOKEN: await createToken(root, dataDir, 'host', 'read') };
-      return new MainServer(server, dataDir, pushEnv, readEnv);
+      return new MainServer(server, dataDir, await createToken(root, dataDir, 'ci', 'push'), await createToken(root, dataDir, 'host', 'read'));
     } catch (err) {
       await server.stop();
       throw err;
@@ -394,16 +419,24 @@ class MainServer implements Server {
     return this.server.process.pid;
   }
 
+  get process(): ChunkServerProcess['process'] {
+    return this.server.process;
+  }
+
   /** Stops the server, removes DATA/delta-cache and starts it again. */
   async withFreshDeltaCache(): Promise<void> {
     await this.server.stop();
     await rm(join(this.dataDir, 'delta-cache'), { recursive: true, force: true });
-    this.server = await startChunkServer({ root, dataDir: this.dataDir });
+    this.server = await startChunkServer({ root, dataDir: this.dataDir, serveArgs: MAIN_SERVE_ARGS });
   }
 
   stop(): Promise<void> {
     return this.server.stop();
   }
+}
+
+function lxchunkServed(samples: MetricSamples): number {
+  return samples.get('lxchunk_bytes_served_total{protocol="lxchunk"}') ?? 0;
 }
 
 async function serverCpu(pid: number | undefined): Promise<number | undefined> {
@@ -414,6 +447,12 @@ interface TimingPlan {
   readonly cases: ReadonlySet<string>;
   readonly mbitRates: readonly number[];
   readonly runs: number;
+}
+
+/** Which cases run (--cases) and whether stock LXD clients are measured too (off with --no-lxd-clients). */
+interface CasePlan {
+  readonly cases: ReadonlySet<string>;
+  readonly lxdClients: boolean;
 }
 
 /** The host, holding the image it pulled with lxchunk: a cache (kept as a template, copied for each pull) and the image as seed. */
@@ -561,6 +600,7 @@ async function measureProfile(
   scratch: string,
   casync: string | undefined,
   timing: TimingPlan,
+  plan: CasePlan,
 ): Promise<{ results: CaseResult[]; timings: CaseTiming[]; costs: PushCost[] }> {
   const { pushed, costs } = await pushAll(images, profile, server, ciServer, scratch);
   const get = (version: TreeVersion): Pushed => {
@@ -573,6 +613,7 @@ async function measureProfile(
   const results: CaseResult[] = [];
   const timings: CaseTiming[] = [];
   for (const spec of CASES) {
+    if (!plan.cases.has(`${profile}:${spec.name}`)) continue;
     const have = get(spec.have);
     const want = get(spec.want);
     log(`${profile}: ${spec.name} (${spec.have} → ${spec.want})`);
@@ -593,7 +634,8 @@ async function measureProfile(
       const cpuBefore = await serverCpu(server.pid);
       const pull = await host.pull(want, prefer, server.url, server.readEnv, deltas);
       const cpuAfter = await serverCpu(server.pid);
-      const stats = deltaStatsBetween(before, await scrapeMetrics(server.url));
+      const after = await scrapeMetrics(server.url);
+      const stats = deltaStatsBetween(before, after);
       log(
         `  ${formatBytes(pull.bytesFetched)}, ${pull.chunksAsDeltas} chunks as deltas; server: ${stats.deltasServed} served, ` +
           `${stats.deltasComputed} computed in ${stats.computeSeconds.toFixed(2)} s, ${stats.cacheHits} cache hits`,
@@ -604,6 +646,7 @@ async function measureProfile(
         deltas,
         server: stats,
         serverCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? null : cpuAfter - cpuBefore,
+        wireBytes: lxchunkServed(after) - lxchunkServed(before),
       };
     };
     let pullTime: ServedPull;
@@ -611,6 +654,7 @@ async function measureProfile(
     let pullBytesDeltas: ServedPull;
     let pullTimeDeltas: ServedPull;
     let pullBytesDeltasCached: ServedPull | null = null;
+    let lxdClients: LxdClientCosts | null = null;
     try {
       pullTime = await served('time', false, '');
       pullBytes = await served('bytes', false, '');
@@ -618,6 +662,7 @@ async function measureProfile(
       pullTimeDeltas = await served('time', true, '');
       if (profile === CACHED_CASE.profile && spec.name === CACHED_CASE.case) pullBytesDeltasCached = await served('bytes', true, ' again (delta cache)');
       if (timed) timings.push(await timeCase(profile, spec.name, host, want, fullBytes, lxd, server, timing));
+      if (plan.lxdClients) lxdClients = await lxdClientsCase(profile, spec, get, server, scratch);
     } finally {
       await host.close();
     }
@@ -649,9 +694,48 @@ async function measureProfile(
       unitBoundBytes: (await squashfsUnitBound(have.image.path, want.image.path)) + metadataBytes,
       contentFloorBytes: floor.bytes + metadataBytes,
       contentFloorRawDeltaBytes: floor.rawDelta,
+      lxdClients,
     });
   }
   return { results, timings, costs };
+}
+
+/**
+ * The case's update served to stock LXD clients by the same server: an alias of its own moved
+ * through the builds the host saw (the held one, then the wanted one; for the stale host the
+ * build in between too; for the other variant only the wanted one: the host's build is another
+ * alias's), then the LXD protocol's export and simplestreams' files (lxd-clients.ts).
+ */
+async function lxdClientsCase(
+  profile: ProfileName,
+  spec: CaseSpec,
+  get: (version: TreeVersion) => Pushed,
+  server: MainServer,
+  scratch: string,
+): Promise<LxdClientCosts> {
+  const build = (version: TreeVersion) => ({ fingerprint: get(version).fingerprint, imagePath: get(version).image.path });
+  const versions: TreeVersion[] = spec.deltaFrom === 'none' ? [spec.want] : spec.deltaFrom === spec.have ? [spec.have, spec.want] : [spec.have, spec.deltaFrom, spec.want];
+  const alias = `bench/lxd-clients/${profile}/${spec.name.replace(/[^A-Za-z0-9.-]+/g, '-')}`;
+  log(`${profile}: ${spec.name}: LXD clients (alias ${alias}: ${versions.join(' → ')})`);
+  const target = { url: server.url, pushToken: server.pushToken, alias };
+  try {
+    const costs = await measureLxdClients({
+      ...target,
+      readToken: server.readToken,
+      serverProcess: server.process,
+      history: versions.map(build),
+      have: build(spec.have),
+      scratch,
+    });
+    const ss = costs.simplestreams;
+    log(
+      `  LXD export ${formatBytes(costs.lxd.export.bodyBytes)}; simplestreams delta ${ss.delta ? formatBytes(ss.delta.bodyBytes) : 'none'}` +
+        `${ss.deltaMakeSeconds !== null ? ` (made in ${ss.deltaMakeSeconds.toFixed(1)} s)` : ''}, images.json ${ss.listingSeconds.toFixed(1)} s; ${costs.verified.length} checks passed`,
+    );
+    return costs;
+  } finally {
+    await deleteAlias(target).catch((err: unknown) => log(`  could not delete alias ${alias}: ${String(err)}`));
+  }
 }
 
 /** The update's wall time at each link rate: lxchunk's real pulls through a throttling proxy, LXD's path and the full download computed. */
@@ -1095,6 +1179,99 @@ function renderPushTable(costs: readonly PushCost[]): string {
   );
 }
 
+/** The three ways a host can be served the same update, from the same server and chunks. */
+function renderLxdClients(results: readonly CaseResult[]): string {
+  const measured = results.filter((r) => r.lxdClients !== null);
+  if (measured.length === 0) return '';
+  const rows: Row[] = [];
+  const deltaRows: Row[] = [];
+  const checks = new Set<string>();
+  let profile: string | undefined;
+  for (const r of measured) {
+    const c = r.lxdClients!;
+    const ss = c.simplestreams;
+    for (const check of c.verified) checks.add(check.replace(/^(lxd\.tar\.xz|delta\.vcdiff|root\.squashfs): size/, 'each file: size'));
+    if (profile !== undefined && r.profile !== profile) rows.push(SEPARATOR);
+    profile = r.profile;
+    const row = (label: string, received: number, wire: number | null, first: boolean): Row => [
+      first ? r.profile : '',
+      first ? r.case : '',
+      label,
+      formatBytes(received),
+      formatPercent(received / r.fullBytes),
+      `${(received / r.xdeltaPairBytes).toFixed(2)}×`,
+      wire === null ? '' : formatBytes(wire),
+    ];
+    const held = { bodyBytes: ss.listing.bodyBytes + ss.metadata.bodyBytes, wireBytes: ss.listing.wireBytes + ss.metadata.wireBytes };
+    const have = CASES.find((x) => x.name === r.case)!.have;
+    rows.push(row('1. agent / chunk pull --prefer bytes (deltas)', r.pullBytesDeltas.bytesFetched, r.pullBytesDeltas.wireBytes, true));
+    rows.push(row('1. agent / chunk pull --prefer time (deltas)', r.pullTimeDeltas.bytesFetched, r.pullTimeDeltas.wireBytes, false));
+    rows.push(row('2. LXD protocol: …/export (whole image)', c.lxd.total.bodyBytes, c.lxd.total.wireBytes, false));
+    rows.push(
+      ss.delta
+        ? row(`3. simplestreams, holding ${have}: lxd.tar.xz + delta`, held.bodyBytes + ss.delta.bodyBytes, held.wireBytes + ss.delta.wireBytes, false)
+        : row(`3. simplestreams, holding ${have}: no delta for it, full`, held.bodyBytes + ss.rootfs.bodyBytes, held.wireBytes + ss.rootfs.wireBytes, false),
+    );
+    rows.push(row('3. simplestreams, holding none: lxd.tar.xz + root.squashfs', held.bodyBytes + ss.rootfs.bodyBytes, held.wireBytes + ss.rootfs.wireBytes, false));
+    rows.push(row('   (xdelta3 -e -9 of the pair, bench, + metadata)', r.xdeltaPairBytes, null, false));
+
+    const peer = r.xdeltaPairBytes - ss.metadata.bodyBytes;
+    deltaRows.push([
+      r.profile,
+      r.case,
+      ss.deltaBase ?? 'none for the held build',
+      Object.keys(ss.deltasListed).length ? Object.entries(ss.deltasListed).map(([base, size]) => `${base} ${formatBytes(size)}`).join(', ') : 'none',
+      ss.delta ? formatBytes(ss.delta.bodyBytes) : '',
+      formatBytes(peer),
+      ss.delta ? `${(ss.delta.bodyBytes / peer).toFixed(3)}× (${ss.delta.bodyBytes - peer >= 0 ? '+' : ''}${ss.delta.bodyBytes - peer} B)` : '',
+      ss.deltaMakeSeconds !== null ? `${ss.deltaMakeSeconds.toFixed(1)} s` : ss.delta ? 'made earlier' : '',
+      ss.deltasMade.length ? `${ss.deltasMade.length} / ${ss.deltasMade.reduce((sum, d) => sum + d.seconds, 0).toFixed(1)} s` : '0',
+      `${ss.listingSeconds.toFixed(1)} s`,
+      ss.decodeSeconds !== null ? `${ss.decodeSeconds.toFixed(1)} s` : '',
+    ]);
+  }
+  return [
+    renderTable(
+      [
+        { header: 'profile', align: 'left' },
+        { header: 'case', align: 'left' },
+        { header: 'how the host is served', align: 'left' },
+        { header: 'received', align: 'right' },
+        { header: '÷ full', align: 'right' },
+        { header: '÷ xdelta3', align: 'right' },
+        { header: 'server wrote', align: 'right' },
+      ],
+      rows,
+    ),
+    '',
+    'Simplestreams deltas (made by the server with xdelta3 -e -9 -B <window> on the first images.json, then verified by decoding):',
+    'delta base = the version key of the held build; listed = every delta item on the newest version (base version, size);',
+    'delta ÷ peer = the delta the host fetched ÷ the bench\'s own `xdelta3 -e -9` of the same pair; made in = the server\'s log line',
+    "'simplestreams delta made' for that delta (seconds; 'made earlier' = an earlier case's listing made it); all made = every delta",
+    "that listing made / their seconds together; images.json = the listing's wall time (it waits for them); xdelta3 -d = the host's",
+    'decode of the delta against the held squashfs, measured here.',
+    '',
+    renderTable(
+      [
+        { header: 'profile', align: 'left' },
+        { header: 'case', align: 'left' },
+        { header: 'delta base', align: 'left' },
+        { header: 'listed', align: 'left' },
+        { header: 'delta', align: 'right' },
+        { header: 'xdelta3 peer', align: 'right' },
+        { header: 'delta ÷ peer', align: 'right' },
+        { header: 'made in', align: 'right' },
+        { header: 'all made', align: 'right' },
+        { header: 'images.json', align: 'right' },
+        { header: 'xdelta3 -d', align: 'right' },
+      ],
+      deltaRows,
+    ),
+    '',
+    `Checked in every case: ${[...checks].join('; ')}.`,
+  ].join('\n');
+}
+
 function renderTargets(targets: readonly TargetResult[]): string {
   const rows: Row[] = [];
   let group: string | undefined;
@@ -1190,6 +1367,24 @@ function renderResults(
     '',
     renderCacheTable(results),
     '',
+    ...(results.some((r) => r.lxdClients)
+      ? [
+          'Three ways to serve a host, and what each costs for the same update, all from the same `chunk serve` and chunks:',
+          '1. the agent / `chunk pull` with the held build as seed (the Deltas table\'s pulls); 2. a stock LXD host on the LXD',
+          'image-server protocol: GET /1.0, the alias, the image, then /1.0/images/FP/export (metadata + rootfs, the whole image);',
+          '3. a stock LXD host on simplestreams: index.json + images.json, then lxd.tar.xz and the squashfs.vcdiff item whose',
+          'delta_base is the build it holds (what LXD does when it holds one), or root.squashfs (when it holds none). Each case',
+          'has an alias of its own moved through the builds the host saw (held → wanted; stale host: base → rebuild → update;',
+          'other variant: only the wanted build, the held one being another alias\'s); the server lists deltas from the last',
+          '3 builds (--simplestreams-deltas) and waits up to 10m for them (--simplestreams-delta-wait).',
+          'received = body bytes the bench received (listing included for simplestreams); ÷ full = of the new image + metadata;',
+          '÷ xdelta3 = of the bench\'s `xdelta3 -e -9` of the held and wanted squashfs + metadata (the peer in the tables above);',
+          'server wrote = the server\'s lxchunk_bytes_served_total{protocol} over those requests (headers included).',
+          '',
+          renderLxdClients(results),
+          '',
+        ]
+      : []),
     ...(timings.length
       ? [
           `Update wall time, one host, at simulated link rates (${timing.mbitRates.join(' and ')} Mbit/s each way, no added latency; ${timing.runs === 1 ? 'one run' : `median of ${timing.runs} runs`}).`,
@@ -1259,14 +1454,14 @@ function renderPlot(results: readonly CaseResult[], images: TestImageSet): strin
   });
 }
 
-function parseTimed(text: string): Set<string> {
+function parseCaseList(text: string, option: string): Set<string> {
   const all = SQUASHFS_PROFILES.flatMap((p) => CASES.map((c) => `${p.name}:${c.name}`));
   if (text === 'all') return new Set(all);
   const chosen = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const name of chosen) if (!all.includes(name)) throw new Error(`--timed: unknown case ${name} (one of: ${all.join(', ')})`);
+  for (const name of chosen) if (!all.includes(name)) throw new Error(`${option}: unknown case ${name} (one of: ${all.join(', ')})`);
   return new Set(chosen);
 }
 
@@ -1280,6 +1475,8 @@ async function main(): Promise<void> {
       timed: { type: 'string', default: DEFAULT_TIMED },
       rates: { type: 'string', default: '10,100' },
       runs: { type: 'string', default: '3' },
+      cases: { type: 'string', default: 'all' },
+      'no-lxd-clients': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -1290,10 +1487,12 @@ async function main(): Promise<void> {
   const source = values.source as 'auto' | 'debootstrap' | 'host-usr-fallback';
   if (!['auto', 'debootstrap', 'host-usr-fallback'].includes(source)) throw new Error(`--source: unknown source ${source}\n${USAGE}`);
   const timing: TimingPlan = {
-    cases: parseTimed(values.timed),
+    cases: parseCaseList(values.timed, '--timed'),
     mbitRates: values.rates.split(',').map((s) => positive(s, '--rates')),
     runs: Math.round(positive(values.runs, '--runs')),
   };
+  const plan: CasePlan = { cases: parseCaseList(values.cases, '--cases'), lxdClients: !values['no-lxd-clients'] };
+  if (plan.cases.size === 0) throw new Error(`--cases: no case chosen\n${USAGE}`);
   for (const tool of ['xdelta3', 'mksquashfs', 'xz']) {
     if (!which(tool)) throw new Error(`${tool} is missing: run bin/setup (apt-get install ${tool === 'mksquashfs' ? 'squashfs-tools' : tool === 'xz' ? 'xz-utils' : tool})`);
   }
@@ -1313,6 +1512,7 @@ async function main(): Promise<void> {
     const timings: CaseTiming[] = [];
     const costs: PushCost[] = [];
     for (const profile of SQUASHFS_PROFILES) {
+      if (!CASES.some((c) => plan.cases.has(`${profile.name}:${c.name}`))) continue;
       // A fresh server per profile: the two profiles share no chunks, and neither should pay for the other.
       const dataDir = join(scratch, `server-${profile.name}`);
       await mkdir(dataDir, { recursive: true });
@@ -1328,7 +1528,7 @@ async function main(): Promise<void> {
         pushEnv: { LXCHUNK_TOKEN: await createToken(root, ciDataDir, 'ci', 'push') },
         readEnv: {},
       };
-      const measured = await measureProfile(images, profile.name, server, ciServer, scratch, casync, timing);
+      const measured = await measureProfile(images, profile.name, server, ciServer, scratch, casync, timing, plan);
       results.push(...measured.results);
       timings.push(...measured.timings);
       costs.push(...measured.costs);
