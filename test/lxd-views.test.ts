@@ -213,6 +213,7 @@ describe('LXD protocol and simplestreams views (real server, real mksquashfs ima
     const delta = await http(server.url, 'GET', `/${fromPrevious.path}`);
     assert.equal(delta.status, 200);
     assert.equal(sha256(delta.body), fromPrevious.sha256);
+    assert.match(delta.headers.get('cache-control')!, /^public/, 'both ends public: a shared cache may keep it');
     assert.ok(delta.body.length < (await readFile(newest.rootfs)).length / 2, `a nightly's delta (${delta.body.length} bytes) is a fraction of the squashfs`);
     const deltaPath = join(work, 'delta.vcdiff');
     const out = join(work, 'patched.squashfs');

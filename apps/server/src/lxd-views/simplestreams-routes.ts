@@ -52,7 +52,6 @@ export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalo
     res.once('close', () => gone.abort());
     const signal = AbortSignal.any([gone.signal, context.draining]);
     const manifest = await catalog.manifest(fingerprint);
-    const cacheControl = viewCacheControl(manifest.public, context.config.anonymousRead);
     const delta = /^delta-([0-9a-f]{64})\.vcdiff$/.exec(name);
     if (delta) {
       const base = delta[1]!;
@@ -60,14 +59,16 @@ export function simplestreamsRoutes(context: ServerContext, catalog: ImageCatalo
       const opened = (await catalog.visible(base, principal)) ? await deltas?.open(base, fingerprint) : undefined;
       if (!opened) throw new NotFoundError(`no delta from ${base} to ${fingerprint}`);
       context.metrics.imageDeltasServed.inc();
-      res.set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(opened.info.size), 'Cache-Control': cacheControl });
+      // A shared cache may keep it only if anyone may read both ends.
+      const bothPublic = manifest.public && (await context.db.images.isPublic(base)) === true;
+      res.set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(opened.info.size), 'Cache-Control': viewCacheControl(bothPublic, context.config.anonymousRead) });
       await pipeline(Readable.from(opened.stream, { objectMode: false }), res);
       return;
     }
     const role = ITEM_ROLES[name as keyof typeof ITEM_ROLES];
     const file = role && manifest.files.find((f) => f.role === role);
     if (!file) throw new NotFoundError(`image ${fingerprint} has no file ${JSON.stringify(name.slice(0, 80))}`);
-    await sendImageFile(res, context.store, file.index, exportFileName(fingerprint, file.role), cacheControl, signal);
+    await sendImageFile(res, context.store, file.index, exportFileName(fingerprint, file.role), viewCacheControl(manifest.public, context.config.anonymousRead), signal);
   });
   return router;
 }
