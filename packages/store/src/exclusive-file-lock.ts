@@ -11,7 +11,16 @@ import { PRIVATE_FILE_MODE } from './private-mode.js';
  * a second holder in, so it must be left alone.
  */
 export class ExclusiveFileLock {
-  private constructor(private readonly db: Database.Database) {}
+  /**
+   * Every lock held, until released: better-sqlite3 closes a database its garbage collector
+   * finds unreachable, which would drop the lock under a holder that kept no reference to it
+   * (seen: a test's child process lost its lock to a GC under load).
+   */
+  private static readonly held = new Set<Database.Database>();
+
+  private constructor(private readonly db: Database.Database) {
+    ExclusiveFileLock.held.add(db);
+  }
 
   /**
    * Holds `path` (created if needed, private, holding no data), or undefined at once, with no
@@ -37,6 +46,7 @@ export class ExclusiveFileLock {
 
   /** Idempotent. */
   release(): void {
+    ExclusiveFileLock.held.delete(this.db);
     if (this.db.open) this.db.close();
   }
 }

@@ -9,12 +9,18 @@ import { ExclusiveFileLock } from '../src/index.js';
 
 /** Another process that takes the lock on `path`, says so, and holds it until it is killed. */
 async function holdInChild(path: string) {
+  // The holder keeps no reference to its lock, and collects its garbage before saying so.
   const script = `
     const { ExclusiveFileLock } = await import(process.env.STORE_ENTRY);
-    console.log(ExclusiveFileLock.tryAcquire(process.env.LOCK_PATH) ? 'held' : 'refused');
+    const said = ExclusiveFileLock.tryAcquire(process.env.LOCK_PATH) ? 'held' : 'refused';
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    console.log(said);
     setInterval(() => {}, 1 << 30);
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, STORE_ENTRY: new URL('../src/index.js', import.meta.url).href, LOCK_PATH: path },
   });
@@ -44,7 +50,7 @@ describe('ExclusiveFileLock (real files, real processes)', () => {
     second.release();
   });
 
-  it('is refused while another process holds it, and free as soon as that process is killed', async () => {
+  it('is refused while another process holds it (even one that dropped its reference and collected garbage), and free as soon as that process is killed', async () => {
     const holder = await holdInChild(path);
     try {
       assert.equal(holder.said, 'held');
