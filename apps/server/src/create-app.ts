@@ -13,7 +13,6 @@ import { imageRoutes } from './routes/image-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { onRequestEnd } from './request-outcome.js';
 import type { ServerContext } from './server-context.js';
-import { ImageCatalog } from './lxd-views/image-catalog.js';
 import { lxdProtocolRoutes } from './lxd-views/lxd-protocol-routes.js';
 import { simplestreamsRoutes } from './lxd-views/simplestreams-routes.js';
 
@@ -39,7 +38,7 @@ export function createApp(context: ServerContext): Express {
   app.use(ops);
   app.use('/v1', authenticate(context));
   // What stock LXD clients speak, answered from the same images and chunks.
-  const catalog = new ImageCatalog(context.db);
+  const { catalog } = context;
   const { simplestreamsDeltaBases, simplestreamsDeltaWaitMs } = context.config;
   const lxdViews = [
     lxdProtocolRoutes(context, catalog),

@@ -2,6 +2,7 @@ import type { ByteBudget } from './byte-budget.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { ChunkKeeper } from './chunk-keeper.js';
 import type { DeltaMaker } from './delta-maker.js';
+import type { ImageCatalog } from './lxd-views/image-catalog.js';
 import type { ImageDeltaCache } from './lxd-views/image-delta-cache.js';
 import type { MetadataStore } from './db/metadata-store.js';
 import type { ServerChunkStore } from './open-storage.js';
@@ -25,6 +26,8 @@ export interface ServerContext {
   readonly storage: StorageHealth;
   /** Request-body bytes all uploads together may hold in memory. */
   readonly uploadMemory: ByteBudget;
+  /** Images and decoded manifests as the LXD views (and the deltas made for them) see them. */
+  readonly catalog: ImageCatalog;
   /** Simplestreams deltas between builds; undefined without a data dir or with none asked for. */
   readonly imageDeltas: ImageDeltaCache | undefined;
   /** The served certificate's SHA-256 (lowercase hex of its DER) when serving HTTPS. */

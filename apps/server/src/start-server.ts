@@ -6,8 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ChunkQuarantine, ChunkReader } from '@lxchunk/store';
 import { ImageNotFoundError } from '@lxchunk/errors';
-import { decodeManifest } from '@lxchunk/format';
-import type { MetadataStore } from './db/metadata-store.js';
+import { ImageCatalog } from './lxd-views/image-catalog.js';
 import { ImageDeltaCache } from './lxd-views/image-delta-cache.js';
 import { makeImageDelta } from './lxd-views/make-image-delta.js';
 import { ByteBudget } from './byte-budget.js';
@@ -72,9 +71,10 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   const deltaCache = config.deltas && config.deltaCacheBytes > 0 && config.dataDir !== undefined ? DeltaCache.open(join(config.dataDir, DELTA_CACHE_DIR), config.deltaCacheBytes) : undefined;
   if (deltaCache) metrics.deltaCacheBytes.set(deltaCache.storedBytes);
   const drain = new AbortController();
+  const catalog = new ImageCatalog(storage.db);
   const imageDeltas =
     config.dataDir !== undefined && config.simplestreamsDeltaBases > 0 && config.simplestreamsDeltaCacheBytes > 0
-      ? openImageDeltas(join(config.dataDir, IMAGE_DELTA_DIR), config, storage, metrics, drain.signal)
+      ? openImageDeltas(join(config.dataDir, IMAGE_DELTA_DIR), config, storage.store, catalog, metrics, drain.signal)
       : undefined;
   // Every alias change through any server sharing the metadata wakes this one's long-polls.
   const changes = new ChangeNotifier();
@@ -92,6 +92,7 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
       metrics.uploadMemoryBytes.set(inUse);
       metrics.uploadMemoryWaiting.set(waiting);
     }),
+    catalog,
     imageDeltas,
     tlsFingerprint: fingerprint,
     draining: drain.signal,
@@ -135,10 +136,10 @@ export async function startServer(config: ServerConfig, signal: AbortSignal): Pr
   return { url, tlsFingerprint: fingerprint, closed };
 }
 
-function openImageDeltas(dir: string, config: ServerConfig, storage: { store: ChunkReader; db: MetadataStore }, metrics: ServerMetrics, signal: AbortSignal): ImageDeltaCache {
+function openImageDeltas(dir: string, config: ServerConfig, store: ChunkReader, catalog: ImageCatalog, metrics: ServerMetrics, signal: AbortSignal): ImageDeltaCache {
+  // The manifests the listing that asked for the delta has just decoded.
   const rootfsOf = async (fingerprint: string) => {
-    const stored = await storage.db.images.manifest(fingerprint);
-    const file = stored && decodeManifest(stored.manifest).files.find((f) => f.role === 'rootfs');
+    const file = (await catalog.manifest(fingerprint)).files.find((f) => f.role === 'rootfs');
     if (!file) throw new ImageNotFoundError(fingerprint);
     return file.index;
   };
@@ -147,7 +148,7 @@ function openImageDeltas(dir: string, config: ServerConfig, storage: { store: Ch
     config.simplestreamsDeltaCacheBytes,
     async (base, target, outPath) => {
       try {
-        await makeImageDelta(storage.store, await rootfsOf(base), await rootfsOf(target), dir, outPath, signal);
+        await makeImageDelta(store, await rootfsOf(base), await rootfsOf(target), dir, outPath, signal);
       } catch (err) {
         metrics.imageDeltasMade.inc({ outcome: 'failed' });
         config.logger.warn({ base, target, error: String(err) }, 'simplestreams delta failed: LXD downloads the whole squashfs instead');

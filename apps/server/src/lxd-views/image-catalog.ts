@@ -29,6 +29,12 @@ export class ImageCatalog {
     return found[0]!;
   }
 
+  /** The image, if the caller may read it. */
+  async get(fingerprint: string, principal: Principal): Promise<ImageSummary | undefined> {
+    const image = await this.db.images.summary(fingerprint);
+    return image && (image.public || canReadPrivate(principal)) ? image : undefined;
+  }
+
   async visible(fingerprint: string, principal: Principal): Promise<boolean> {
     if (canReadPrivate(principal)) return this.db.images.has(fingerprint);
     return (await this.db.images.isPublic(fingerprint)) === true;

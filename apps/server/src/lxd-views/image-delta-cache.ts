@@ -64,15 +64,17 @@ export class ImageDeltaCache {
         continue;
       }
       const info = readRecord(`${path}.json`);
-      const size = statSync(path).size;
+      const { size, mtimeMs } = statSync(path);
       if (!info || info.size !== size) {
         rmSync(path, { force: true });
         rmSync(`${path}.json`, { force: true });
         continue;
       }
-      found.push({ key: name, info, used: statSync(path).mtimeMs });
+      found.push({ key: name, info, used: mtimeMs });
     }
-    for (const name of readdirSync(dir)) if (name.endsWith('.json') && !found.some((f) => `${f.key}.json` === name)) rmSync(join(dir, name), { force: true });
+    // Records whose delta is gone.
+    const kept = new Set(found.map((f) => `${f.key}.json`));
+    for (const name of readdirSync(dir)) if (name.endsWith('.json') && !kept.has(name)) rmSync(join(dir, name), { force: true });
     for (const { key, info } of found.sort((a, b) => a.used - b.used)) cache.remember(key, info);
     cache.evict();
     return cache;

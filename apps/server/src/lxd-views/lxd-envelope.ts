@@ -1,7 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
-import { HTTP_STATUS } from '@lxchunk/errors';
-import type { Logger } from '../server-logger.js';
-import { toLxchunkError } from '../to-lxchunk-error.js';
+import type { Response } from 'express';
+import type { LxchunkError } from '@lxchunk/errors';
 
 /** LXD's answer envelope (shared/api/response.go): what the `lxc` client and the daemon parse. */
 export function lxdSync(res: Response, metadata: unknown): void {
@@ -9,21 +7,9 @@ export function lxdSync(res: Response, metadata: unknown): void {
 }
 
 /**
- * Errors under /1.0 in LXD's shape (`{"type":"error","error_code":404,"error":"…"}`), so `lxc`
- * prints the message; the stable code still labels the access log and metrics.
+ * An error in LXD's shape (`{"type":"error","error_code":404,"error":"…"}`), so `lxc` prints the
+ * message; the stable code still labels the access log and metrics (httpErrorHandler).
  */
-export function lxdErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
-    const error = toLxchunkError(err, req);
-    if (error.code === 'INTERNAL' || error.code === 'IO_ERROR' || error.code === 'CHUNK_CORRUPT' || error.code === 'HASH_MISMATCH') {
-      logger.error({ method: req.method, path: req.path, code: error.code, error: String((err as Error)?.stack ?? err) }, 'LXD-protocol request failed');
-    }
-    res.locals.errorCode = error.code;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const status = HTTP_STATUS[error.code];
-    res.set('Cache-Control', 'no-store').status(status).json({ type: 'error', error: error.message, error_code: status, metadata: null });
-  };
+export function lxdErrorBody(error: LxchunkError, status: number): object {
+  return { type: 'error', error: error.message, error_code: status, metadata: null };
 }

@@ -2,11 +2,11 @@ import { Router, type Request } from 'express';
 import { AliasNotFoundError, NotFoundError } from '@lxchunk/errors';
 import { validateAliasName } from '@lxchunk/format';
 import { authenticate, principalOf } from '../authenticate.js';
-import type { AliasRecord } from '../db/alias-repo.js';
 import type { ImageSummary } from '../db/image-repo.js';
 import type { ServerContext } from '../server-context.js';
 import type { ImageCatalog } from './image-catalog.js';
-import { lxdErrorHandler, lxdSync } from './lxd-envelope.js';
+import { httpErrorHandler } from '../http-error-handler.js';
+import { lxdErrorBody, lxdSync } from './lxd-envelope.js';
 import { exportFileName, sendImageExport } from './send-image-files.js';
 import { viewCacheControl } from './view-cache-control.js';
 
@@ -42,9 +42,13 @@ export function lxdProtocolRoutes(context: ServerContext, catalog: ImageCatalog)
   });
 
   router.get('/1.0/images/aliases', async (req, res) => {
-    const principal = principalOf(res);
+    // One listing of what the caller may read gives each alias's visibility and type.
+    const visible = new Map((await catalog.list(principalOf(res))).map((image) => [image.fingerprint, image.type]));
     const aliases = [];
-    for (const alias of await context.db.aliases.list()) if (await catalog.visible(alias.target, principal)) aliases.push(await withType(alias));
+    for (const alias of await context.db.aliases.list()) {
+      const type = visible.get(alias.target);
+      if (type) aliases.push({ ...alias, type });
+    }
     lxdSync(res, recursive(req) ? aliases.map(lxdAlias) : aliases.map((alias) => `/1.0/images/aliases/${alias.name.split('/').map(encodeURIComponent).join('/')}`));
   });
 
@@ -52,8 +56,10 @@ export function lxdProtocolRoutes(context: ServerContext, catalog: ImageCatalog)
   router.get('/1.0/images/aliases/*name', async (req, res) => {
     const name = validateAliasName((req.params as { name: string[] }).name.join('/'));
     const alias = await context.db.aliases.get(name);
-    if (!alias || !(await catalog.visible(alias.target, principalOf(res)))) throw new AliasNotFoundError(name);
-    lxdSync(res, lxdAlias(await withType(alias)));
+    // The alias's type is its image's: the daemon asks for an alias of the type it wants.
+    const image = alias ? await catalog.get(alias.target, principalOf(res)) : undefined;
+    if (!alias || !image) throw new AliasNotFoundError(name);
+    lxdSync(res, lxdAlias({ ...alias, type: image.type }));
   });
 
   router.get('/1.0/images/:fingerprint', async (req, res) => {
@@ -68,13 +74,10 @@ export function lxdProtocolRoutes(context: ServerContext, catalog: ImageCatalog)
     await sendImageExport(res, context.store, manifest, viewCacheControl(image.public, context.config.anonymousRead), AbortSignal.any([gone.signal, context.draining]));
   });
 
-  /** The alias's type is its image's: the daemon asks for an alias of the type it wants. */
-  const withType = async (alias: AliasRecord) => ({ ...alias, type: (await context.db.images.summary(alias.target))?.type ?? 'container' });
-
   router.all('/1.0/*rest', (req) => {
     throw new NotFoundError(`this image server answers only image reads, not ${req.method} ${req.path}`);
   });
-  router.use('/1.0', lxdErrorHandler(context.config.logger));
+  router.use('/1.0', httpErrorHandler(context.config.logger, context.storage, lxdErrorBody));
   return router;
 }
 
